@@ -1,0 +1,262 @@
+"""Settings: one pydantic model, loaded from ``penguin.yaml`` and ``PENGUIN_*`` environment variables.
+
+Precedence, lowest first: defaults, the YAML file, environment variables, explicit
+overrides (command-line flags). Environment variables name a key either by a
+shortcut (``PENGUIN_WORKSPACE``, ``PENGUIN_API_KEY``, ``PENGUIN_HOST``,
+``PENGUIN_PORT``, ``PENGUIN_STORAGE_URI``, ``PENGUIN_RAY_ADDRESS``) or by its
+path with ``__`` between levels (``PENGUIN_ACTIVATION__MAX_ACTIVE=8``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from penguin_actors.errors import ConfigError
+
+ENV_PREFIX = "PENGUIN_"
+ENV_SHORTCUTS = {
+    "PENGUIN_WORKSPACE": ("workspace",),
+    "PENGUIN_STORAGE_URI": ("storage_uri",),
+    "PENGUIN_API_KEY": ("server", "api_key"),
+    "PENGUIN_HOST": ("server", "host"),
+    "PENGUIN_PORT": ("server", "port"),
+    "PENGUIN_RAY_ADDRESS": ("ray", "address"),
+}
+# Read by load_settings itself, never a key of the settings.
+ENV_IGNORED = {"PENGUIN_CONFIG"}
+DEFAULT_CONFIG_FILE = "penguin.yaml"
+
+Provider = Literal["anthropic", "openai", "openai-compatible", "sim"]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ServerSettings(Section):
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    api_key: SecretStr | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    insecure: bool = False
+
+    @model_validator(mode="after")
+    def _no_wildcard_origin(self) -> ServerSettings:
+        if "*" in self.cors_origins:
+            raise ValueError("cors_origins may not contain '*': list the origins that may call the API")
+        return self
+
+
+class RaySettings(Section):
+    address: str | None = Field(None, description="join this cluster; unset starts a local Ray")
+    namespace: str = "penguin"
+    dashboard: bool = True
+    dashboard_host: str = "127.0.0.1"
+    dashboard_port: int = Field(8265, ge=1, le=65535)
+    num_cpus: int | None = Field(None, ge=1, description="CPUs of a local Ray; unset = all")
+    auth_mode: Literal["token", "disabled"] = Field(
+        "token",
+        description="Ray's own token authentication (RAY_AUTH_MODE); 'disabled' only on a trusted host",
+    )
+    connect_timeout_s: float = Field(10.0, gt=0, le=300)
+
+
+class ServeSettings(Section):
+    # An open WebSocket holds one slot of its replica for its whole life, and the
+    # ingress does little work per request (it awaits actors), so a replica can
+    # hold many: 64 streaming clients plus HTTP traffic fit in 256 with room left.
+    max_ongoing_requests: int = Field(256, ge=1, le=10_000)
+    num_replicas: int = Field(1, ge=1, le=64)
+    # Serve's request timeout also ends WebSockets, so it stays off (None) and
+    # each route bounds its own work instead (limits.turn_timeout_s).
+    request_timeout_s: float | None = Field(None, gt=0)
+    keep_alive_timeout_s: float = Field(30.0, gt=0)
+
+
+class ModelConfig(Section):
+    id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:/-]+$")
+    name: str = Field(description="provider/model, e.g. anthropic/claude-sonnet-4-5")
+    provider: Provider
+    model: str | None = Field(None, description="model name sent to the provider; default: name after '/'")
+    base_url: str | None = None
+    api_key_env: str | None = Field(None, description="environment variable holding the provider key")
+    vision_enabled: bool = False
+    max_tokens: int = Field(4096, ge=1, le=1_000_000)
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    context_window: int = Field(200_000, ge=256)
+    price_input_per_mtok: float | None = Field(None, ge=0)
+    price_output_per_mtok: float | None = Field(None, ge=0)
+    # sim only
+    first_token_delay_s: float = Field(0.0, ge=0, le=60)
+    tokens_per_s: float = Field(0.0, ge=0, description="0 = as fast as possible")
+    reply_tokens: int = Field(40, ge=1, le=100_000)
+
+    @property
+    def provider_model(self) -> str:
+        return self.model or self.name.split("/", 1)[-1]
+
+
+class ModelsSettings(Section):
+    default: str | None = Field(None, description="id of the default model; unset = first usable")
+    catalog: list[ModelConfig] | None = Field(None, description="unset = the built-in catalog")
+
+
+class CheckpointSettings(Section):
+    enabled: bool = True
+    frequency: int = Field(1, ge=1, le=10_000)
+    retention_hours: float = Field(24, ge=0)
+    max_age_days: float = Field(30, ge=0)
+    cleanup_interval_s: float = Field(3600, gt=0)
+
+
+class ActivationSettings(Section):
+    max_active: int = Field(64, ge=1, le=100_000)
+    idle_timeout_s: float = Field(600, gt=0)
+
+
+class ToolSettings(Section):
+    enabled: bool = True
+    allow_code_execution: bool = True
+    timeout_s: float = Field(60, gt=0, le=3600)
+    output_cap_bytes: int = Field(64 * 1024, ge=1024, le=16 * 1024 * 1024)
+
+
+class LimitSettings(Section):
+    max_text_chars: int = Field(200_000, ge=1)
+    max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    ws_max_frame_bytes: int = Field(1024 * 1024, ge=1024)
+    turn_timeout_s: float = Field(600, gt=0)
+
+
+class Settings(Section):
+    workspace: Path = Field(default_factory=lambda: Path.cwd() / "workspace")
+    storage_uri: str | None = Field(None, description="LanceDB URI; unset = <workspace>/.penguin/db")
+    server: ServerSettings = Field(default_factory=ServerSettings)
+    ray: RaySettings = Field(default_factory=RaySettings)
+    serve: ServeSettings = Field(default_factory=ServeSettings)
+    models: ModelsSettings = Field(default_factory=ModelsSettings)
+    checkpoints: CheckpointSettings = Field(default_factory=CheckpointSettings)
+    activation: ActivationSettings = Field(default_factory=ActivationSettings)
+    tools: ToolSettings = Field(default_factory=ToolSettings)
+    limits: LimitSettings = Field(default_factory=LimitSettings)
+
+    @property
+    def resolved_storage_uri(self) -> str:
+        return self.storage_uri or str(self.workspace / ".penguin" / "db")
+
+
+def load_settings(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    """Load the settings; a bad file or value raises ConfigError naming the key.
+
+    ``path`` defaults to ``$PENGUIN_CONFIG``, then ``./penguin.yaml`` if it exists.
+    ``overrides`` maps dotted keys (``"server.port"``) to values and wins over all.
+    """
+    env = os.environ if env is None else env
+    data = _read_yaml(path or env.get("PENGUIN_CONFIG"))
+    for name, value in env.items():
+        keys = _env_keys(name)
+        if keys:
+            _set(data, keys, _env_value(value))
+    for dotted, value in (overrides or {}).items():
+        if value is not None:
+            _set(data, tuple(dotted.split(".")), value)
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    return settings.model_copy(update={"workspace": settings.workspace.expanduser().resolve()})
+
+
+def _read_yaml(path: str | os.PathLike[str] | None) -> dict[str, Any]:
+    if path is None:
+        if not Path(DEFAULT_CONFIG_FILE).is_file():
+            return {}
+        path = DEFAULT_CONFIG_FILE
+    file = Path(path)
+    try:
+        loaded = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {file} does not exist: pass an existing file or none") from None
+    except (OSError, yaml.YAMLError) as exc:
+        raise ConfigError(f"config file {file} cannot be read as YAML: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise ConfigError(f"config file {file} must hold a mapping of keys, not {type(loaded).__name__}")
+    return loaded
+
+
+def _env_keys(name: str) -> tuple[str, ...] | None:
+    if name in ENV_SHORTCUTS:
+        return ENV_SHORTCUTS[name]
+    if not name.startswith(ENV_PREFIX) or name in ENV_IGNORED:
+        return None
+    return tuple(part.lower() for part in name[len(ENV_PREFIX) :].split("__"))
+
+
+def _env_value(raw: str) -> Any:
+    text = raw.strip()
+    if text[:1] in "[{":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return raw
+    return raw
+
+
+def _set(data: dict[str, Any], keys: tuple[str, ...], value: Any) -> None:
+    node = data
+    for key in keys[:-1]:
+        child = node.get(key)
+        if not isinstance(child, dict):
+            child = {}
+            node[key] = child
+        node = child
+    node[keys[-1]] = value
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        loc = [str(part) for part in err["loc"]]
+        key = ".".join(loc) or "(top level)"
+        if err["type"] == "extra_forbidden":
+            allowed = ", ".join(_allowed_keys(loc[:-1]))
+            lines.append(f"{key}: unknown key; allowed here: {allowed}")
+        else:
+            lines.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
+    return "invalid configuration:\n  " + "\n  ".join(lines)
+
+
+def _allowed_keys(loc: list[str]) -> list[str]:
+    model: type[BaseModel] | None = Settings
+    for part in loc:
+        if part.isdigit() or model is None:
+            continue  # an index into a list of sections
+        field = model.model_fields.get(part)
+        model = _section_of(field.annotation) if field else None
+    return sorted(model.model_fields) if model else []
+
+
+def _section_of(annotation: Any) -> type[BaseModel] | None:
+    """The settings section an annotation holds, looking inside ``list[...]`` and ``X | None``."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        found = _section_of(arg)
+        if found:
+            return found
+    return None

@@ -1,0 +1,203 @@
+"""The Ray edge: start or join Ray, wrap plain classes as named actors, find them again.
+
+Every other module is plain Python; this one (and ``serve_app``) is where Ray's
+API is called, so the rest can be unit-tested without Ray.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import ray
+
+from penguin_actors.config import Settings
+from penguin_actors.errors import Unavailable
+
+log = logging.getLogger(__name__)
+
+ActorState = Literal["alive", "unresponsive", "not_running", "absent"]
+
+
+@dataclass(frozen=True)
+class SystemActor:
+    """A named, detached system actor: its logic is the plain class at ``target``.
+
+    ``target`` is ``"module:Class"``, or None while the component is not built,
+    in which case it is reported as ``absent`` and never created.
+    """
+
+    name: str
+    role: str
+    target: str | None
+
+
+SYSTEM_ACTORS: tuple[SystemActor, ...] = (
+    SystemActor("checkpoints", "CheckpointStore", None),
+    SystemActor("models", "ModelRegistry", None),
+    SystemActor("tasks", "TaskEngine", None),
+    SystemActor("directory", "ConversationDirectory", None),
+)
+
+
+def set_ray_auth_mode(settings: Settings) -> str:
+    """Set ``RAY_AUTH_MODE`` on purpose before Ray starts; an explicit environment value wins.
+
+    Ray 2.59+ turns token authentication on for new local clusters; processes that
+    join one (``ray start --address``, ``ray.init(address=...)``) need the same
+    mode and the token (``~/.ray/auth_token`` or ``RAY_AUTH_TOKEN``).
+    """
+    return os.environ.setdefault("RAY_AUTH_MODE", settings.ray.auth_mode)
+
+
+def check_reachable(address: str, timeout_s: float) -> None:
+    """Fail fast, with a clear message, when a ``host:port`` Ray address does not answer."""
+    if address == "auto" or "://" in address:
+        return
+    host, sep, port_text = address.rpartition(":")
+    if not sep or not port_text.isdigit():
+        raise Unavailable(f"Ray address {address!r} is not host:port: pass e.g. 127.0.0.1:6379, or 'auto'")
+    try:
+        with socket.create_connection((host, int(port_text)), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        raise Unavailable(
+            f"cannot reach a Ray cluster at {address} within {timeout_s:g}s ({exc.strerror or exc}): "
+            "start one with `ray start --head`, or leave --address unset to run a local Ray"
+        ) from None
+
+
+@dataclass(frozen=True)
+class Connection:
+    """What ``connect`` did: whether this process started Ray, and where its dashboard is."""
+
+    started_local: bool
+    address: str
+    dashboard_url: str | None
+
+
+def connect(settings: Settings) -> Connection:
+    """Start a local Ray or join ``settings.ray.address`` (or ``RAY_ADDRESS``)."""
+    set_ray_auth_mode(settings)
+    address = settings.ray.address or os.environ.get("RAY_ADDRESS") or None
+    if address:
+        check_reachable(address, settings.ray.connect_timeout_s)
+        try:
+            context = ray.init(address=address, namespace=settings.ray.namespace, logging_level=logging.WARNING)
+        except ConnectionError as exc:
+            raise Unavailable(f"cannot join the Ray cluster at {address}: {exc}") from None
+        return Connection(False, context.address_info["gcs_address"], _url(context.dashboard_url))
+    context = ray.init(
+        address="local",  # a new local Ray: never join one found on this machine by accident
+        namespace=settings.ray.namespace,
+        num_cpus=settings.ray.num_cpus,
+        include_dashboard=settings.ray.dashboard,
+        dashboard_host=settings.ray.dashboard_host,
+        dashboard_port=settings.ray.dashboard_port,
+        logging_level=logging.WARNING,
+    )
+    dashboard = _url(context.dashboard_url) if settings.ray.dashboard else None
+    return Connection(True, context.address_info["gcs_address"], dashboard)
+
+
+def _url(address: str | None) -> str | None:
+    if not address:
+        return None
+    return address if "://" in address else f"http://{address}"
+
+
+def _load(target: str) -> type:
+    module_name, _, class_name = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    assert isinstance(cls, type)
+    return cls
+
+
+def actor_options(name: str, namespace: str) -> dict[str, Any]:
+    """Options of a system actor: named, detached, restarted forever, never replaying a call."""
+    return {
+        "name": name,
+        "namespace": namespace,
+        "lifetime": "detached",
+        "get_if_exists": True,
+        "max_restarts": -1,
+        # A call retried after it crashed its actor crashes the restarted one too.
+        "max_task_retries": 0,
+        # These actors mostly wait on I/O and other actors.
+        "num_cpus": 0,
+    }
+
+
+def ensure_system_actors(settings: Settings) -> dict[str, ray.actor.ActorHandle]:
+    """Get or create every built system actor; a second start joins the running ones."""
+    handles = {}
+    for spec in SYSTEM_ACTORS:
+        if spec.target is None:
+            continue
+        cls = ray.remote(_load(spec.target))
+        handle = cls.options(**actor_options(spec.name, settings.ray.namespace)).remote(settings)
+        handles[spec.name] = handle
+    ray.get([h.__ray_ready__.remote() for h in handles.values()])
+    return handles
+
+
+def get_actor(name: str, namespace: str) -> ray.actor.ActorHandle:
+    """Look up a named actor; raise Unavailable with what to do when it does not exist."""
+    try:
+        return ray.get_actor(name, namespace=namespace)
+    except ValueError:
+        raise Unavailable(
+            f"actor {name!r} is not running in namespace {namespace!r}: start the server with `penguin-actors serve`"
+        ) from None
+
+
+async def actor_state(spec: SystemActor, namespace: str, timeout_s: float = 2.0) -> ActorState:
+    """The state of one system actor, asked of Ray (never assumed)."""
+    if spec.target is None:
+        return "absent"
+    try:
+        handle = ray.get_actor(spec.name, namespace=namespace)
+    except ValueError:
+        return "not_running"
+    try:
+        await asyncio.wait_for(handle.__ray_ready__.remote(), timeout_s)
+    except (TimeoutError, ray.exceptions.RayActorError):
+        return "unresponsive"
+    return "alive"
+
+
+def kill_system_actors(namespace: str) -> None:
+    """Stop the system actors (used when this process owns the cluster's lifetime)."""
+    for spec in SYSTEM_ACTORS:
+        try:
+            ray.kill(ray.get_actor(spec.name, namespace=namespace), no_restart=True)
+        except ValueError:
+            continue
+
+
+async def system_actor_states(namespace: str) -> dict[str, ActorState]:
+    """The state of every system actor, asked concurrently."""
+    states = await asyncio.gather(*(actor_state(spec, namespace) for spec in SYSTEM_ACTORS))
+    return {spec.name: state for spec, state in zip(SYSTEM_ACTORS, states, strict=True)}
+
+
+def cluster_nodes() -> list[dict[str, Any]]:
+    """The cluster's nodes as Ray's GCS reports them (a blocking call: run it off the event loop)."""
+    nodes = []
+    for node in ray.nodes():
+        resources = {k: float(v) for k, v in node.get("Resources", {}).items() if not k.startswith("node:")}
+        nodes.append(
+            {
+                "node_id": node["NodeID"],
+                "address": node.get("NodeManagerAddress", ""),
+                "alive": bool(node.get("Alive")),
+                "is_head": "node:__internal_head__" in node.get("Resources", {}),
+                "resources": resources,
+            }
+        )
+    return nodes

@@ -1,0 +1,100 @@
+"""Health, system information, status and capabilities."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Request
+
+from penguin_actors import __version__, runtime
+from serve_app.deps import SettingsDep
+from serve_app.routes import api_routes
+from serve_app.schemas import (
+    CapabilitiesResponse,
+    CapabilityFlags,
+    ConversationManagerInfo,
+    HealthResponse,
+    InitializationInfo,
+    MemoryProviderInfo,
+    NodeInfo,
+    RayInfo,
+    SystemInfo,
+    SystemStatus,
+    ToolManagerInfo,
+)
+
+router = APIRouter(tags=["system"])
+
+# A capability is on when the route that provides it is part of this build.
+CAPABILITY_ROUTES = {
+    "streaming_enabled": "/api/v1/chat/stream",
+    "websocket_support": "/api/v1/chat/stream",
+    "checkpoint_management": "/api/v1/checkpoints/create",
+    "model_switching": "/api/v1/models/load",
+    "file_upload": "/api/v1/upload",
+    "task_execution": "/api/v1/tasks/execute",
+    "run_mode": "/api/v1/tasks/execute",
+    "context_files": "/api/v1/context-files",
+}
+
+
+def _built(states: dict[str, runtime.ActorState]) -> bool:
+    return all(state == "alive" for state in states.values() if state != "absent")
+
+
+@router.get("/health", response_model=HealthResponse)
+async def health(settings: SettingsDep) -> HealthResponse:
+    states, nodes = await asyncio.gather(
+        runtime.system_actor_states(settings.ray.namespace), asyncio.to_thread(runtime.cluster_nodes)
+    )
+    return HealthResponse(
+        status="healthy" if _built(states) else "degraded",
+        actors=states,
+        ray=RayInfo(connected=True, namespace=settings.ray.namespace, nodes_alive=sum(n["alive"] for n in nodes)),
+    )
+
+
+@router.get("/system/info", response_model=SystemInfo)
+async def system_info(settings: SettingsDep) -> SystemInfo:
+    states, nodes = await asyncio.gather(
+        runtime.system_actor_states(settings.ray.namespace), asyncio.to_thread(runtime.cluster_nodes)
+    )
+    return SystemInfo(
+        penguin_version=__version__,
+        engine_available=False,
+        checkpoints_enabled=settings.checkpoints.enabled and states["checkpoints"] == "alive",
+        current_model=None,
+        conversation_manager=ConversationManagerInfo(active=states["directory"] == "alive"),
+        tool_manager=ToolManagerInfo(active=False),
+        memory_provider=MemoryProviderInfo(initialized=states["checkpoints"] == "alive"),
+        actors=states,
+        nodes=[NodeInfo(**n) for n in nodes],
+    )
+
+
+@router.get("/system/status", response_model=SystemStatus)
+async def system_status(settings: SettingsDep) -> SystemStatus:
+    states = await runtime.system_actor_states(settings.ray.namespace)
+    core = _built(states)
+    return SystemStatus(
+        status="active" if core else "degraded",
+        runmode_status=None,
+        continuous_mode=False,
+        streaming_active=False,
+        token_usage=None,
+        timestamp=datetime.now(UTC),
+        initialization=InitializationInfo(core_initialized=core, fast_startup_enabled=True),
+    )
+
+
+@router.get("/capabilities", response_model=CapabilitiesResponse)
+async def capabilities(request: Request) -> CapabilitiesResponse:
+    paths = {route.path for route in api_routes(request.app)}
+    flags = {name: path in paths for name, path in CAPABILITY_ROUTES.items()}
+    return CapabilitiesResponse(
+        capabilities=CapabilityFlags(**flags, vision_enabled=False, multi_modal=False),
+        current_model=None,
+        api_version="v1",
+        penguin_version=__version__,
+    )

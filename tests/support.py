@@ -1,0 +1,108 @@
+"""Helpers shared by the tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from penguin_actors.config import Settings, load_settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def make_settings(workspace: Path, **overrides: object) -> Settings:
+    """Settings for a test: no PENGUIN_* variables of the caller's environment leak in."""
+    base: dict[str, object] = {"workspace": str(workspace), "ray.dashboard": False, "ray.num_cpus": 2}
+    return load_settings(env={}, overrides=base | overrides)
+
+
+@dataclass(frozen=True)
+class Server:
+    base_url: str
+    settings: Settings
+
+    def client(self, **kwargs: object) -> httpx.Client:
+        return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)  # type: ignore[arg-type]
+
+
+class RunningProcess:
+    """A child process whose output is collected in the background; always stopped on exit."""
+
+    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
+        self.command = command
+        self.env = os.environ | (env or {})
+        self.lines: queue.Queue[str] = queue.Queue()
+        self._seen: list[str] = []
+
+    def __enter__(self) -> RunningProcess:
+        self.process = subprocess.Popen(
+            self.command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=self.env
+        )
+        threading.Thread(target=self._pump, daemon=True).start()
+        return self
+
+    def _pump(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def output(self) -> str:
+        while not self.lines.empty():
+            self._seen.append(self.lines.get_nowait())
+        return "".join(self._seen)
+
+    def wait_for(self, marker: str, timeout: float) -> str:
+        """Collect output until a line contains ``marker``; fail with the output so far."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            self._seen.append(line)
+            if marker in line:
+                return "".join(self._seen)
+        raise AssertionError(f"{marker!r} not seen; output:\n{self.output()}")
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+def wait_for_http(url: str, timeout: float, process: RunningProcess | None = None) -> httpx.Response:
+    """Poll ``url`` until it answers 200; fail with the process's output if it never does."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(url, timeout=5)
+            if response.status_code == 200:
+                return response
+            last = response.status_code
+        except httpx.TransportError as exc:
+            last = exc
+        time.sleep(0.5)
+    raise AssertionError(f"{url} never answered 200 (last: {last}); output:\n{process.output() if process else ''}")
