@@ -17,7 +17,7 @@ from typing import Any, Literal
 import ray
 
 from penguin_actors.config import Settings
-from penguin_actors.errors import Unavailable
+from penguin_actors.errors import PenguinError, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class SystemActor:
 
 SYSTEM_ACTORS: tuple[SystemActor, ...] = (
     SystemActor("checkpoints", "CheckpointStore", None),
-    SystemActor("models", "ModelRegistry", None),
+    SystemActor("models", "ModelRegistry", "penguin_actors.models.registry:ModelRegistry"),
     SystemActor("tasks", "TaskEngine", None),
     SystemActor("directory", "ConversationDirectory", None),
 )
@@ -169,6 +169,18 @@ async def actor_state(spec: SystemActor, namespace: str, timeout_s: float = 2.0)
     except (TimeoutError, ray.exceptions.RayActorError):
         return "unresponsive"
     return "alive"
+
+
+async def call(method: Any, *args: Any, **kwargs: Any) -> Any:
+    """Await an actor method; its PenguinError reaches the caller as itself, a dead actor as Unavailable."""
+    try:
+        return await method.remote(*args, **kwargs)
+    except ray.exceptions.RayTaskError as exc:
+        if isinstance(exc.cause, PenguinError):
+            raise exc.cause from None
+        raise
+    except ray.exceptions.RayActorError as exc:
+        raise Unavailable(f"an actor this request needs is not running ({type(exc).__name__}): try again") from None
 
 
 def kill_system_actors(namespace: str) -> None:

@@ -92,6 +92,7 @@ class Message(Record):
     tool_calls: list[ToolCall] = Field(default_factory=list)
     tool_call_id: str | None = None
     is_error: bool = False
+    pinned: bool = Field(False, description="kept when a long history is trimmed to fit a model (context files)")
     created_at: float = Field(default_factory=time.time)
 
     def text(self) -> str:

@@ -13,8 +13,9 @@ from ray.serve.deployment import Application
 
 from penguin_actors import __version__, runtime
 from penguin_actors.config import Settings
+from serve_app.deps import ActorHandles
 from serve_app.errors import install_error_handlers
-from serve_app.routes import system
+from serve_app.routes import models, system
 from serve_app.schemas import ErrorResponse
 from serve_app.security import install_security, require_api_key
 
@@ -35,10 +36,12 @@ def create_app(settings: Settings) -> FastAPI:
         responses={422: {"model": ErrorResponse}},
     )
     app.state.settings = settings
+    app.state.handles = ActorHandles(settings.ray.namespace)
     install_security(app, settings)
     install_error_handlers(app)
     api = [Depends(require_api_key)]
-    app.include_router(system.router, prefix=API_PREFIX, dependencies=api)
+    for module in (system, models):
+        app.include_router(module.router, prefix=API_PREFIX, dependencies=api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)

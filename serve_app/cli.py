@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from penguin_actors import __version__
 from penguin_actors.config import Settings, load_settings
-from penguin_actors.errors import ConfigError, PenguinError
+from penguin_actors.errors import ConfigError, PenguinError, Unavailable
 
 if TYPE_CHECKING:  # Ray is imported only by the commands that need it, so errors print fast
     from penguin_actors.runtime import Connection
@@ -93,7 +93,7 @@ def check_bind(host: str, port: int) -> None:
             sock.bind((host, port))
         except OSError as exc:
             what = "is in use" if exc.errno == 98 else f"cannot be bound ({exc.strerror})"
-            raise ConfigError(f"port {port} on {host} {what}: stop what uses it, or pass --port") from None
+            raise Unavailable(f"port {port} on {host} {what}: stop what uses it, or pass --port") from None
 
 
 def check_exposure(settings: Settings) -> None:
@@ -107,16 +107,24 @@ def check_exposure(settings: Settings) -> None:
     )
 
 
-def _serve(settings: Settings) -> int:
-    try:
-        check_exposure(settings)
-    except ConfigError as exc:
-        print(f"penguin-actors: {exc.message}", file=sys.stderr)
-        return EXIT_USAGE
+def _preflight(settings: Settings) -> None:
+    """Every check that needs no Ray: exposure, the model catalog, free ports, the workspace."""
+    from penguin_actors.models.registry import ModelRegistry
+
+    check_exposure(settings)
+    ModelRegistry(settings)  # raises ConfigError for a bad catalog or default
     check_bind(settings.server.host, settings.server.port)
     if settings.ray.dashboard and not (settings.ray.address or os.environ.get("RAY_ADDRESS")):
         check_bind(settings.ray.dashboard_host, settings.ray.dashboard_port)
     Path(settings.workspace).mkdir(parents=True, exist_ok=True)
+
+
+def _serve(settings: Settings) -> int:
+    try:
+        _preflight(settings)
+    except ConfigError as exc:
+        print(f"penguin-actors: {exc.message}", file=sys.stderr)
+        return EXIT_USAGE
 
     import ray
     from ray import serve
@@ -129,8 +137,13 @@ def _serve(settings: Settings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
+    if not connection.started_local and APP_NAME in serve.status().applications:
+        print(f"penguin-actors: already serving on the cluster at {connection.address}; nothing to start")
+        ray.shutdown()
+        return 0
     try:
-        ray.get([h.__ray_ready__.remote() for h in runtime.ensure_system_actors(settings).values()])
+        handles = runtime.ensure_system_actors(settings)
+        ray.get([h.__ray_ready__.remote() for h in handles.values()])
         serve.start(
             http_options={
                 "host": settings.server.host,
@@ -140,7 +153,7 @@ def _serve(settings: Settings) -> int:
             }
         )
         serve.run(build(settings), name=APP_NAME, route_prefix="/", blocking=False)
-        _announce(settings, connection)
+        _announce(settings, connection, model=ray.get(handles["models"].startup_note.remote()))
         while not stop.wait(1.0):
             pass
         print("penguin-actors: shutting down", flush=True)
@@ -148,14 +161,13 @@ def _serve(settings: Settings) -> int:
         if connection.started_local:
             serve.shutdown()
             runtime.kill_system_actors(settings.ray.namespace)
-            ray.shutdown()
         else:
             serve.delete(APP_NAME)
-            ray.shutdown()
+        ray.shutdown()
     return 0
 
 
-def _announce(settings: Settings, connection: Connection) -> None:
+def _announce(settings: Settings, connection: Connection, model: str) -> None:
     host = settings.server.host
     base = f"http://{'[' + host + ']' if ':' in host else host}:{settings.server.port}"
     lines = [
@@ -165,6 +177,7 @@ def _announce(settings: Settings, connection: Connection) -> None:
         f"  dashboard  {connection.dashboard_url or 'off'}",
         f"  ray        {connection.address} (namespace {settings.ray.namespace})",
         f"  workspace  {settings.workspace}",
+        f"  model      {model}",
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)

@@ -65,7 +65,7 @@ def _code_for_status(status: int) -> str:
 
 async def _penguin_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.PenguinError)
-    return error_response(status_for(exc), exc.code, exc.message)
+    return error_response(status_for(exc), exc.code, exc.message, details=exc.details or None)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:

@@ -14,6 +14,9 @@ from tests.support import Server, free_port, make_settings
 # Tests never use Ray's token authentication; the docs say how to run with it.
 os.environ["RAY_AUTH_MODE"] = "disabled"
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+# No test may reach a real provider: their keys never reach the test's Ray workers.
+for _key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "PENGUIN_API_KEY"):
+    os.environ.pop(_key, None)
 
 
 @pytest.fixture(scope="session")

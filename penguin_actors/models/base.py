@@ -17,7 +17,9 @@ class ModelProvider(Protocol):
     never carry key material.
     """
 
-    async def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]: ...
+    def stream(self, request: ModelRequest) -> AsyncIterator[ModelEvent]:
+        """An async generator of the reply's events."""
+        ...
 
     async def complete(self, request: ModelRequest) -> ModelReply: ...
 

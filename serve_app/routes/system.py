@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 
 from penguin_actors import __version__, runtime
-from serve_app.deps import SettingsDep
+from serve_app.deps import ActorHandles, HandlesDep, SettingsDep
 from serve_app.routes import api_routes
 from serve_app.schemas import (
     CapabilitiesResponse,
     CapabilityFlags,
     ConversationManagerInfo,
+    CurrentModelInfo,
     HealthResponse,
     InitializationInfo,
     MemoryProviderInfo,
@@ -21,6 +22,7 @@ from serve_app.schemas import (
     RayInfo,
     SystemInfo,
     SystemStatus,
+    TokenUsageSummary,
     ToolManagerInfo,
 )
 
@@ -43,6 +45,13 @@ def _built(states: dict[str, runtime.ActorState]) -> bool:
     return all(state == "alive" for state in states.values() if state != "absent")
 
 
+async def _current_model(handles: ActorHandles, states: dict[str, runtime.ActorState]) -> CurrentModelInfo | None:
+    if states["models"] != "alive":
+        return None
+    entry = await runtime.call(handles.get("models").current)
+    return CurrentModelInfo(model=entry.name, provider=entry.provider, vision_enabled=entry.vision_enabled)
+
+
 @router.get("/health", response_model=HealthResponse)
 async def health(settings: SettingsDep) -> HealthResponse:
     states, nodes = await asyncio.gather(
@@ -56,7 +65,7 @@ async def health(settings: SettingsDep) -> HealthResponse:
 
 
 @router.get("/system/info", response_model=SystemInfo)
-async def system_info(settings: SettingsDep) -> SystemInfo:
+async def system_info(settings: SettingsDep, handles: HandlesDep) -> SystemInfo:
     states, nodes = await asyncio.gather(
         runtime.system_actor_states(settings.ray.namespace), asyncio.to_thread(runtime.cluster_nodes)
     )
@@ -64,7 +73,7 @@ async def system_info(settings: SettingsDep) -> SystemInfo:
         penguin_version=__version__,
         engine_available=False,
         checkpoints_enabled=settings.checkpoints.enabled and states["checkpoints"] == "alive",
-        current_model=None,
+        current_model=await _current_model(handles, states),
         conversation_manager=ConversationManagerInfo(active=states["directory"] == "alive"),
         tool_manager=ToolManagerInfo(active=False),
         memory_provider=MemoryProviderInfo(initialized=states["checkpoints"] == "alive"),
@@ -74,27 +83,33 @@ async def system_info(settings: SettingsDep) -> SystemInfo:
 
 
 @router.get("/system/status", response_model=SystemStatus)
-async def system_status(settings: SettingsDep) -> SystemStatus:
+async def system_status(settings: SettingsDep, handles: HandlesDep) -> SystemStatus:
     states = await runtime.system_actor_states(settings.ray.namespace)
     core = _built(states)
+    usage = None
+    if states["models"] == "alive":
+        summary = await runtime.call(handles.get("models").token_usage, None)
+        usage = TokenUsageSummary(total=summary["total"], session=summary["session"])
     return SystemStatus(
         status="active" if core else "degraded",
         runmode_status=None,
         continuous_mode=False,
         streaming_active=False,
-        token_usage=None,
+        token_usage=usage,
         timestamp=datetime.now(UTC),
         initialization=InitializationInfo(core_initialized=core, fast_startup_enabled=True),
     )
 
 
 @router.get("/capabilities", response_model=CapabilitiesResponse)
-async def capabilities(request: Request) -> CapabilitiesResponse:
+async def capabilities(request: Request, settings: SettingsDep, handles: HandlesDep) -> CapabilitiesResponse:
     paths = {route.path for route in api_routes(request.app)}
     flags = {name: path in paths for name, path in CAPABILITY_ROUTES.items()}
+    model = await _current_model(handles, await runtime.system_actor_states(settings.ray.namespace))
+    vision = model is not None and model.vision_enabled
     return CapabilitiesResponse(
-        capabilities=CapabilityFlags(**flags, vision_enabled=False, multi_modal=False),
-        current_model=None,
+        capabilities=CapabilityFlags(**flags, vision_enabled=vision, multi_modal=vision and flags["file_upload"]),
+        current_model=model,
         api_version="v1",
         penguin_version=__version__,
     )

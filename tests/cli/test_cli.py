@@ -64,6 +64,15 @@ def test_status_of_an_unreachable_cluster_fails_cleanly() -> None:
     assert "cannot reach a Ray cluster" in result.stderr
 
 
+def test_unknown_default_model_exits_2(tmp_path: Path) -> None:
+    """A models.default missing from the catalog stops the start before Ray, naming the known ids."""
+    config = tmp_path / "penguin.yaml"
+    config.write_text("models:\n  default: gpt-17\n")
+    result = run_cli("serve", "--config", str(config), "--workspace", str(tmp_path), timeout=30)
+    assert result.returncode == 2
+    assert "models.default: 'gpt-17' is not in the catalog" in result.stderr and "sim" in result.stderr
+
+
 def test_public_host_without_key_is_refused(tmp_path: Path) -> None:
     """Binding beyond loopback without an API key is refused unless --insecure is given."""
     result = run_cli("serve", "--host", "0.0.0.0", "--workspace", str(tmp_path), timeout=30)
@@ -88,7 +97,13 @@ def test_serve_lifecycle_status_and_clean_shutdown(tmp_path: Path) -> None:
         assert status.returncode == 0, status.stderr
         assert "Nodes:" in status.stdout and "head" in status.stdout
         assert re.search(r"penguin\s+RUNNING\s+\(1 replicas\)", status.stdout), status.stdout
-        assert re.search(r"models\s+ModelRegistry", status.stdout)
+        assert re.search(r"models\s+ModelRegistry\s+alive", status.stdout), status.stdout
+        assert "model      sim (simulated replies" in banner
+
+        second = run_cli("serve", "--address", address.group(1), "--port", str(free_port()), timeout=90)
+        assert second.returncode == 0, second.stderr
+        assert "already serving on the cluster" in second.stdout
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=10).status_code == 200
 
         server.process.send_signal(signal.SIGTERM)
         assert server.process.wait(timeout=90) == 0

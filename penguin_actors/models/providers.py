@@ -1,0 +1,46 @@
+"""Build the ``ModelProvider`` a model's configuration asks for."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from penguin_actors.config import ModelConfig
+from penguin_actors.errors import ConfigError
+from penguin_actors.models import anthropic_provider, openai_provider
+from penguin_actors.models.anthropic_provider import AnthropicProvider
+from penguin_actors.models.base import ModelProvider
+from penguin_actors.models.openai_provider import OpenAIProvider
+from penguin_actors.models.sim_provider import SimProvider
+
+
+def make_provider(config: ModelConfig, env: Mapping[str, str]) -> ModelProvider:
+    """The provider for ``config``, its key read from ``env[config.api_key_env]``.
+
+    The key env var defaults to ``ANTHROPIC_API_KEY`` / ``OPENAI_API_KEY``. A missing key
+    does not fail here: the provider is built and each call raises a non-retryable
+    ``ProviderError`` naming the variable to set, so one unconfigured model in a catalog
+    does not stop the others. ``openai-compatible`` needs no key (local servers such as
+    Ollama) and sends the token limit as ``max_tokens``, which those servers understand;
+    it needs a ``base_url`` (``ConfigError`` otherwise).
+    """
+    if config.provider == "sim":
+        return SimProvider.from_config(config)
+    if config.provider == "anthropic":
+        key_env = config.api_key_env or anthropic_provider.DEFAULT_KEY_ENV
+        return AnthropicProvider(api_key=env.get(key_env) or None, base_url=config.base_url, key_env=key_env)
+    key_env = config.api_key_env or openai_provider.DEFAULT_KEY_ENV
+    if config.provider == "openai":
+        return OpenAIProvider(api_key=env.get(key_env) or None, base_url=config.base_url, key_env=key_env)
+    if not config.base_url:
+        raise ConfigError(
+            f"model {config.id}: provider openai-compatible needs base_url, e.g. http://localhost:11434/v1"
+        )
+    compatible_key = env.get(config.api_key_env) if config.api_key_env else None
+    return OpenAIProvider(
+        api_key=compatible_key or None,
+        base_url=config.base_url,
+        name="openai-compatible",
+        require_key=False,
+        key_env=key_env,
+        max_tokens_param="max_tokens",
+    )
