@@ -108,6 +108,11 @@ class ModelsSettings(Section):
     catalog: list[ModelConfig] | None = Field(None, description="unset = the built-in catalog")
 
 
+class AgentSettings(Section):
+    system_prompt: str | None = Field(None, description="unset = the built-in prompt (engine.DEFAULT_SYSTEM_PROMPT)")
+    max_iterations: int = Field(5, ge=1, le=50, description="model calls per turn when a request names none")
+
+
 class CheckpointSettings(Section):
     enabled: bool = True
     frequency: int = Field(1, ge=1, le=10_000)
@@ -132,6 +137,7 @@ class LimitSettings(Section):
     max_text_chars: int = Field(200_000, ge=1)
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
+    max_context_file_bytes: int = Field(256 * 1024, ge=1024)
     ws_max_frame_bytes: int = Field(1024 * 1024, ge=1024)
     turn_timeout_s: float = Field(600, gt=0)
 
@@ -143,6 +149,7 @@ class Settings(Section):
     ray: RaySettings = Field(default_factory=RaySettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)
     models: ModelsSettings = Field(default_factory=ModelsSettings)
+    agent: AgentSettings = Field(default_factory=AgentSettings)
     checkpoints: CheckpointSettings = Field(default_factory=CheckpointSettings)
     activation: ActivationSettings = Field(default_factory=ActivationSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)

@@ -38,10 +38,10 @@ class SystemActor:
 
 
 SYSTEM_ACTORS: tuple[SystemActor, ...] = (
-    SystemActor("checkpoints", "CheckpointStore", None),
+    SystemActor("checkpoints", "CheckpointStore", "penguin_actors.checkpoints:CheckpointStore"),
     SystemActor("models", "ModelRegistry", "penguin_actors.models.registry:ModelRegistry"),
     SystemActor("tasks", "TaskEngine", None),
-    SystemActor("directory", "ConversationDirectory", None),
+    SystemActor("directory", "ConversationDirectory", "penguin_actors.actors:DirectoryActor"),
 )
 
 

@@ -147,3 +147,18 @@ class ModelReply(Record):
     tool_calls: list[ToolCall] = Field(default_factory=list)
     usage: Usage = Field(default_factory=Usage)
     stop_reason: str = "end_turn"
+
+
+MultitaskStrategy = Literal["enqueue", "reject", "interrupt"]
+
+
+class TurnRequest(Record):
+    """What a chat message asks of a conversation (validated at the edge; limits live there)."""
+
+    text: str
+    context: dict[str, Any] | None = None
+    context_files: list[str] = Field(default_factory=list)
+    image_path: str | None = None
+    max_iterations: int = 5
+    model_id: str | None = None
+    multitask_strategy: MultitaskStrategy = "enqueue"

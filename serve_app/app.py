@@ -13,9 +13,9 @@ from ray.serve.deployment import Application
 
 from penguin_actors import __version__, runtime
 from penguin_actors.config import Settings
-from serve_app.deps import ActorHandles
+from penguin_actors.gateway import Gateway
 from serve_app.errors import install_error_handlers
-from serve_app.routes import models, system
+from serve_app.routes import chat, conversations, models, system
 from serve_app.schemas import ErrorResponse
 from serve_app.security import install_security, require_api_key
 
@@ -36,11 +36,11 @@ def create_app(settings: Settings) -> FastAPI:
         responses={422: {"model": ErrorResponse}},
     )
     app.state.settings = settings
-    app.state.handles = ActorHandles(settings.ray.namespace)
+    app.state.gateway = Gateway(settings)
     install_security(app, settings)
     install_error_handlers(app)
     api = [Depends(require_api_key)]
-    for module in (system, models):
+    for module in (system, models, conversations, chat):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

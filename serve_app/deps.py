@@ -7,22 +7,8 @@ from typing import Annotated, Any
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
-from penguin_actors import runtime
 from penguin_actors.config import Settings
-
-
-class ActorHandles:
-    """Named actor handles, looked up once per replica and reused (a handle survives actor restarts)."""
-
-    def __init__(self, namespace: str) -> None:
-        self.namespace = namespace
-        self._handles: dict[str, Any] = {}
-
-    def get(self, name: str) -> Any:
-        handle = self._handles.get(name)
-        if handle is None:
-            handle = self._handles[name] = runtime.get_actor(name, self.namespace)
-        return handle
+from penguin_actors.gateway import Gateway
 
 
 def get_settings(conn: HTTPConnection) -> Settings:
@@ -31,16 +17,16 @@ def get_settings(conn: HTTPConnection) -> Settings:
     return settings
 
 
-def get_handles(conn: HTTPConnection) -> ActorHandles:
-    handles = conn.app.state.handles
-    assert isinstance(handles, ActorHandles)
-    return handles
+def get_gateway(conn: HTTPConnection) -> Gateway:
+    gateway = conn.app.state.gateway
+    assert isinstance(gateway, Gateway)
+    return gateway
 
 
-def get_models(handles: Annotated[ActorHandles, Depends(get_handles)]) -> Any:
-    return handles.get("models")
+def get_models(gateway: Annotated[Gateway, Depends(get_gateway)]) -> Any:
+    return gateway.system("models")
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-HandlesDep = Annotated[ActorHandles, Depends(get_handles)]
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 ModelsDep = Annotated[Any, Depends(get_models)]

@@ -15,21 +15,28 @@ from penguin_actors import errors
 
 log = logging.getLogger(__name__)
 
-STATUS_BY_ERROR: dict[type[errors.PenguinError], int] = {
-    errors.NotFound: 404,
-    errors.Conflict: 409,
-    errors.Invalid: 400,
-    errors.TooLarge: 413,
-    errors.Unavailable: 503,
-    errors.ProviderError: 502,
-    errors.ConfigError: 500,
+# The status of each error code, whether it arrives as an exception or in a turn's error frame.
+STATUS_BY_CODE: dict[str, int] = {
+    errors.NotFound.code: 404,
+    errors.Conflict.code: 409,
+    errors.Invalid.code: 400,
+    errors.TooLarge.code: 413,
+    errors.Unavailable.code: 503,
+    "passivating": 503,
+    "conversation_lost": 503,
+    errors.ProviderError.code: 502,
+    errors.ConfigError.code: 500,
+    "cancelled": 409,
 }
 
 
 def status_for(exc: errors.PenguinError) -> int:
-    for cls in type(exc).__mro__:
-        if cls in STATUS_BY_ERROR:
-            return STATUS_BY_ERROR[cls]
+    if exc.code in STATUS_BY_CODE:
+        return STATUS_BY_CODE[exc.code]
+    for cls in type(exc).__mro__:  # a subclass with a code of its own falls back to its base kind
+        code = getattr(cls, "code", None)
+        if code in STATUS_BY_CODE:
+            return STATUS_BY_CODE[code]
     return 500
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from penguin_actors.models.registry import ModelEntry
+from penguin_actors.types import ContentPart, MultitaskStrategy, Role, ToolCall
 
 ActorStateName = Literal["alive", "unresponsive", "not_running", "absent"]
 
@@ -186,3 +187,100 @@ class TokenUsageResponse(Schema):
     session_id: str | None = Field(description="the conversation counted as the session")
     by_model: dict[str, ModelUsage]
     total_cost_usd: float | None
+
+
+# --- conversations ----------------------------------------------------------
+
+ConversationId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ModelId = Annotated[str, Field(min_length=1, max_length=128)]
+
+
+class ConversationCreate(Schema):
+    title: str | None = Field(None, min_length=1, max_length=200)
+    model_id: ModelId | None = Field(None, description="this conversation's model; default: the current model")
+
+
+class ConversationUpdate(Schema):
+    title: str = Field(min_length=1, max_length=200)
+
+
+class ConversationSummary(Schema):
+    id: str
+    title: str
+    created_at: datetime
+    last_active: datetime
+    message_count: int
+    model_id: str | None = None
+
+
+class ConversationCreated(ConversationSummary):
+    conversation_id: str = Field(description="the same as id, as the original API named it")
+
+
+class ConversationList(Schema):
+    conversations: list[ConversationSummary]
+    total: int
+    limit: int
+    offset: int
+
+
+class MessagePublic(Schema):
+    role: Role
+    content: str | list[ContentPart]
+    tool_calls: list[ToolCall] = Field(default_factory=list)
+    tool_call_id: str | None = None
+    is_error: bool = False
+    pinned: bool = False
+    created_at: datetime
+
+
+class ConversationDetail(ConversationSummary):
+    messages: list[MessagePublic]
+
+
+class Deleted(Schema):
+    status: Literal["deleted"] = "deleted"
+    id: str
+
+
+# --- chat -------------------------------------------------------------------
+
+
+class ChatRequest(Schema):
+    text: str = Field(min_length=1, description="the message; over limits.max_text_chars answers 413")
+    conversation_id: ConversationId | None = Field(None, description="absent: a new conversation")
+    context: dict[str, Any] | None = None
+    context_files: list[Annotated[str, Field(min_length=1, max_length=1024)]] = Field(
+        default_factory=list, max_length=32
+    )
+    streaming: bool = Field(False, description="over HTTP: answer Server-Sent Events")
+    max_iterations: int = Field(5, ge=1, le=50)
+    image_path: str | None = Field(None, min_length=1, max_length=1024)
+    model_id: ModelId | None = None
+    multitask_strategy: MultitaskStrategy = "enqueue"
+
+    @field_validator("text")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise ValueError("text is blank: send some words")
+        return text
+
+
+class ActionResultPublic(Schema):
+    action: str
+    result: str
+    status: Literal["completed", "error"]
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChatResponse(Schema):
+    response: str
+    action_results: list[ActionResultPublic]
+    conversation_id: str
+    turn_id: str
+    usage: TokenCounts
+    model: str | None
+    iterations: int
+    stop_reason: str
+    cancelled: bool

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.support import Server, free_port, make_settings
+from penguin_actors.models.catalog import BUILTIN_CATALOG
+from penguin_actors.testing.fake_llm import FakeLLM
+from tests.support import FAKE_KEY, FAKE_KEY_ENV, Server, fake_catalog, free_port, make_settings
 
 # Tests never use Ray's token authentication; the docs say how to run with it.
 os.environ["RAY_AUTH_MODE"] = "disabled"
@@ -17,6 +19,8 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 # No test may reach a real provider: their keys never reach the test's Ray workers.
 for _key in ("ANTHROPIC_API_KEY", "OPENAI_API_KEY", "PENGUIN_API_KEY"):
     os.environ.pop(_key, None)
+# The key of the models that talk to the loopback fake LLM; Ray's workers inherit it.
+os.environ[FAKE_KEY_ENV] = FAKE_KEY
 
 
 @pytest.fixture(scope="session")
@@ -36,13 +40,32 @@ def ray_session() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def server(ray_session: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def fake_llm() -> Iterator[FakeLLM]:
+    """One loopback fake LLM (OpenAI and Anthropic wire protocols) for the session."""
+    with FakeLLM() as fake:
+        yield fake
+
+
+@pytest.fixture
+def llm(fake_llm: FakeLLM) -> FakeLLM:
+    """The session's fake LLM with no scripted replies or recorded requests left from other tests."""
+    fake_llm.reset()
+    return fake_llm
+
+
+@pytest.fixture(scope="session")
+def server(ray_session: None, fake_llm: FakeLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     from ray import serve
 
     from serve_app.app import APP_NAME, build
 
     port = free_port()
-    settings = make_settings(tmp_path_factory.mktemp("workspace"), **{"server.port": port})
+    # The built-in catalog (so the API shows it), with a sim that answers at once, plus the test models.
+    builtin = [m.model_dump() for m in BUILTIN_CATALOG if m.id != "sim"]
+    fast_sim = {"id": "sim", "name": "sim/penguin-sim", "provider": "sim", "vision_enabled": True, "reply_tokens": 20}
+    catalog = [*builtin, fast_sim, *fake_catalog(fake_llm.base_url)]
+    overrides = {"server.port": port, "models.catalog": catalog, "models.default": "sim"}
+    settings = make_settings(tmp_path_factory.mktemp("workspace"), **overrides)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(build(settings), name=APP_NAME, route_prefix="/")
     yield Server(f"http://127.0.0.1:{port}", settings)

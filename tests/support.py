@@ -24,6 +24,34 @@ def free_port() -> int:
         return port
 
 
+FAKE_KEY_ENV = "FAKE_LLM_TEST_KEY"
+FAKE_KEY = "sk-test-fake-llm-0123456789"
+
+
+def fake_catalog(fake_base_url: str) -> list[dict[str, object]]:
+    """Models for API tests: the real SDK providers pointed at the loopback fake, and paced sims."""
+    return [
+        {
+            "id": "fake-openai",
+            "name": "openai/fake-gpt",
+            "provider": "openai",
+            "vision_enabled": True,
+            "base_url": f"{fake_base_url}/v1",
+            "api_key_env": FAKE_KEY_ENV,
+        },
+        {
+            "id": "fake-anthropic",
+            "name": "anthropic/fake-claude",
+            "provider": "anthropic",
+            "vision_enabled": True,
+            "base_url": fake_base_url,
+            "api_key_env": FAKE_KEY_ENV,
+        },
+        {"id": "sim-slow", "name": "sim/slow", "provider": "sim", "reply_tokens": 300, "tokens_per_s": 100},
+        {"id": "blind", "name": "sim/blind", "provider": "sim", "vision_enabled": False},
+    ]
+
+
 def make_settings(workspace: Path, **overrides: object) -> Settings:
     """Settings for a test: no PENGUIN_* variables of the caller's environment leak in."""
     base: dict[str, object] = {"workspace": str(workspace), "ray.dashboard": False, "ray.num_cpus": 2}

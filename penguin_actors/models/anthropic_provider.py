@@ -20,6 +20,7 @@ import httpx2
 
 from penguin_actors.errors import ProviderError
 from penguin_actors.models.base import ModelProvider
+from penguin_actors.models.providers import DEFAULT_KEY_ENV as PROVIDER_KEY_ENV
 from penguin_actors.models.retry import is_retryable_status, parse_retry_after
 from penguin_actors.types import (
     ContentPart,
@@ -41,7 +42,7 @@ from penguin_actors.types import (
 
 NAME = "anthropic"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
-DEFAULT_KEY_ENV = "ANTHROPIC_API_KEY"
+DEFAULT_KEY_ENV = PROVIDER_KEY_ENV["anthropic"]
 # An error event inside a 200 stream has no status of its own: take the one its type goes with.
 _STATUS_BY_ERROR_TYPE = {
     "invalid_request_error": 400,

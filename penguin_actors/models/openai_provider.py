@@ -19,6 +19,7 @@ import openai
 
 from penguin_actors.errors import ProviderError
 from penguin_actors.models.base import ModelProvider
+from penguin_actors.models.providers import DEFAULT_KEY_ENV as PROVIDER_KEY_ENV
 from penguin_actors.models.retry import is_retryable_status, parse_retry_after
 from penguin_actors.types import (
     RAW_ARGUMENTS_KEY,
@@ -40,7 +41,7 @@ from penguin_actors.types import (
 )
 
 DEFAULT_BASE_URL = "https://api.openai.com/v1"
-DEFAULT_KEY_ENV = "OPENAI_API_KEY"
+DEFAULT_KEY_ENV = PROVIDER_KEY_ENV["openai"]
 PLACEHOLDER_KEY = "not-needed"
 MaxTokensParam = Literal["max_tokens", "max_completion_tokens"]
 _STOP_REASONS = {

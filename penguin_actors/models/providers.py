@@ -6,11 +6,11 @@ from collections.abc import Mapping
 
 from penguin_actors.config import ModelConfig
 from penguin_actors.errors import ConfigError
-from penguin_actors.models import anthropic_provider, openai_provider
-from penguin_actors.models.anthropic_provider import AnthropicProvider
 from penguin_actors.models.base import ModelProvider
-from penguin_actors.models.openai_provider import OpenAIProvider
 from penguin_actors.models.sim_provider import SimProvider
+
+# Where a provider's key is read from when a model names no api_key_env.
+DEFAULT_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 
 
 def make_provider(config: ModelConfig, env: Mapping[str, str]) -> ModelProvider:
@@ -23,12 +23,17 @@ def make_provider(config: ModelConfig, env: Mapping[str, str]) -> ModelProvider:
     Ollama) and sends the token limit as ``max_tokens``, which those servers understand;
     it needs a ``base_url`` (``ConfigError`` otherwise).
     """
+    # The SDKs are imported only when a model needs them: each costs a conversation actor 0.5-1.5 s to load.
     if config.provider == "sim":
         return SimProvider.from_config(config)
     if config.provider == "anthropic":
-        key_env = config.api_key_env or anthropic_provider.DEFAULT_KEY_ENV
+        from penguin_actors.models.anthropic_provider import AnthropicProvider
+
+        key_env = config.api_key_env or DEFAULT_KEY_ENV["anthropic"]
         return AnthropicProvider(api_key=env.get(key_env) or None, base_url=config.base_url, key_env=key_env)
-    key_env = config.api_key_env or openai_provider.DEFAULT_KEY_ENV
+    from penguin_actors.models.openai_provider import OpenAIProvider
+
+    key_env = config.api_key_env or DEFAULT_KEY_ENV["openai"]
     if config.provider == "openai":
         return OpenAIProvider(api_key=env.get(key_env) or None, base_url=config.base_url, key_env=key_env)
     if not config.base_url:

@@ -20,12 +20,11 @@ from penguin_actors.config import ModelConfig, Settings
 from penguin_actors.errors import ConfigError, NotFound
 from penguin_actors.jsonfile import read_json, write_json_atomic
 from penguin_actors.models.catalog import BUILTIN_CATALOG, SIM_MODEL_ID
+from penguin_actors.models.providers import DEFAULT_KEY_ENV
 from penguin_actors.models.usage import UsageLedger
 from penguin_actors.types import Usage
 
 log = logging.getLogger(__name__)
-
-DEFAULT_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 
 
 class ModelEntry(BaseModel):

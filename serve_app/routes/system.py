@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 
 from penguin_actors import __version__, runtime
-from serve_app.deps import ActorHandles, HandlesDep, SettingsDep
+from penguin_actors.gateway import Gateway
+from serve_app.deps import GatewayDep, SettingsDep
 from serve_app.routes import api_routes
 from serve_app.schemas import (
     CapabilitiesResponse,
@@ -45,10 +46,10 @@ def _built(states: dict[str, runtime.ActorState]) -> bool:
     return all(state == "alive" for state in states.values() if state != "absent")
 
 
-async def _current_model(handles: ActorHandles, states: dict[str, runtime.ActorState]) -> CurrentModelInfo | None:
+async def _current_model(gateway: Gateway, states: dict[str, runtime.ActorState]) -> CurrentModelInfo | None:
     if states["models"] != "alive":
         return None
-    entry = await runtime.call(handles.get("models").current)
+    entry = await runtime.call(gateway.system("models").current)
     return CurrentModelInfo(model=entry.name, provider=entry.provider, vision_enabled=entry.vision_enabled)
 
 
@@ -65,7 +66,7 @@ async def health(settings: SettingsDep) -> HealthResponse:
 
 
 @router.get("/system/info", response_model=SystemInfo)
-async def system_info(settings: SettingsDep, handles: HandlesDep) -> SystemInfo:
+async def system_info(settings: SettingsDep, gateway: GatewayDep) -> SystemInfo:
     states, nodes = await asyncio.gather(
         runtime.system_actor_states(settings.ray.namespace), asyncio.to_thread(runtime.cluster_nodes)
     )
@@ -73,7 +74,7 @@ async def system_info(settings: SettingsDep, handles: HandlesDep) -> SystemInfo:
         penguin_version=__version__,
         engine_available=False,
         checkpoints_enabled=settings.checkpoints.enabled and states["checkpoints"] == "alive",
-        current_model=await _current_model(handles, states),
+        current_model=await _current_model(gateway, states),
         conversation_manager=ConversationManagerInfo(active=states["directory"] == "alive"),
         tool_manager=ToolManagerInfo(active=False),
         memory_provider=MemoryProviderInfo(initialized=states["checkpoints"] == "alive"),
@@ -83,12 +84,12 @@ async def system_info(settings: SettingsDep, handles: HandlesDep) -> SystemInfo:
 
 
 @router.get("/system/status", response_model=SystemStatus)
-async def system_status(settings: SettingsDep, handles: HandlesDep) -> SystemStatus:
+async def system_status(settings: SettingsDep, gateway: GatewayDep) -> SystemStatus:
     states = await runtime.system_actor_states(settings.ray.namespace)
     core = _built(states)
     usage = None
     if states["models"] == "alive":
-        summary = await runtime.call(handles.get("models").token_usage, None)
+        summary = await runtime.call(gateway.system("models").token_usage, None)
         usage = TokenUsageSummary(total=summary["total"], session=summary["session"])
     return SystemStatus(
         status="active" if core else "degraded",
@@ -102,10 +103,10 @@ async def system_status(settings: SettingsDep, handles: HandlesDep) -> SystemSta
 
 
 @router.get("/capabilities", response_model=CapabilitiesResponse)
-async def capabilities(request: Request, settings: SettingsDep, handles: HandlesDep) -> CapabilitiesResponse:
+async def capabilities(request: Request, settings: SettingsDep, gateway: GatewayDep) -> CapabilitiesResponse:
     paths = {route.path for route in api_routes(request.app)}
     flags = {name: path in paths for name, path in CAPABILITY_ROUTES.items()}
-    model = await _current_model(handles, await runtime.system_actor_states(settings.ray.namespace))
+    model = await _current_model(gateway, await runtime.system_actor_states(settings.ray.namespace))
     vision = model is not None and model.vision_enabled
     return CapabilitiesResponse(
         capabilities=CapabilityFlags(**flags, vision_enabled=vision, multi_modal=vision and flags["file_upload"]),

@@ -1,0 +1,622 @@
+"""CheckpointStore: conversations, their messages and checkpoints; the one writer of the store.
+
+A plain class; ``runtime.py`` runs it as the named detached actor ``checkpoints``.
+It opens its backend lazily on the first call (an actor's ``__init__`` cannot
+await) and keeps conversations, lineages and checkpoints in memory as the read
+path; messages are read from the backend. Every write happens under one lock, so
+the in-memory state and the backend change in the same order.
+
+Storage is an append-only log with pointers (see ``DESIGN.md``): messages are
+appended to a lineage, ``(lineage_id, seq) → message``; a conversation points at
+its current lineage, and a checkpoint at a ``(lineage_id, seq)``. Message ``i``
+of a conversation has seq ``i`` whichever lineage of its chain holds it. So
+creating a checkpoint, rolling back and branching each write a constant number of
+small rows, whatever the conversation's length.
+
+Appends are group committed: those arriving within ``commit_window_s`` of each
+other, from any conversations, are written with one backend call per table, and
+then every caller of the batch is answered, all with success or all with the
+error. ``append_messages`` returns only once its messages are durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import secrets
+import time
+from collections import defaultdict
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass, field
+
+import msgpack
+
+from penguin_actors.config import Settings
+from penguin_actors.errors import Conflict, Invalid, NotFound, Unavailable
+from penguin_actors.records import (
+    CHECKPOINT_KINDS,
+    BranchOrigin,
+    CheckpointKind,
+    CheckpointRecord,
+    CheckpointStats,
+    ConversationRecord,
+    LineageRecord,
+)
+from penguin_actors.storage import MessageRange, MessageRow, StoreBackend
+from penguin_actors.types import Message
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TITLE = "New conversation"
+MAX_PAGE = 1000
+HOUR_S = 3600.0
+DAY_S = 86400.0
+
+
+@dataclass
+class _Append:
+    """One caller's messages waiting for the next group commit, already encoded."""
+
+    conversation_id: str
+    rows: Sequence[tuple[str, float, bytes, str]]  # role, created_at, msgpack data, text
+    checkpoint: bool
+    future: asyncio.Future[int] = field(repr=False)
+
+
+def encode_message(message: Message) -> bytes:
+    data: bytes = msgpack.packb(message.model_dump(mode="json"), use_bin_type=True)
+    return data
+
+
+def decode_message(data: bytes) -> Message:
+    return Message.model_validate(msgpack.unpackb(data, raw=False))
+
+
+def _new_id(prefix: str, taken: Container[str]) -> str:
+    while True:
+        candidate = f"{prefix}{secrets.token_hex(6)}"
+        if candidate not in taken:
+            return candidate
+
+
+def _clean(text: str | None, what: str) -> str | None:
+    if text is None:
+        return None
+    cleaned = text.strip()
+    if not cleaned:
+        raise Invalid(f"{what} may not be blank: give some text or leave it out")
+    return cleaned
+
+
+class CheckpointStore:
+    """Conversations, their messages and checkpoints, on a ``StoreBackend`` (LanceDB by default).
+
+    ``commit_window_s`` is how long the first append of a batch waits for others to
+    join it; ``optimize_every`` is the number of committed batches after which the
+    backend is compacted in the background.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        backend: StoreBackend | None = None,
+        clock: Callable[[], float] = time.time,
+        *,
+        commit_window_s: float = 0.005,
+        optimize_every: int = 200,
+    ) -> None:
+        self._settings = settings
+        if backend is None:
+            from penguin_actors.lance_backend import LanceBackend  # lazily: a handle's holders never load lancedb
+
+            backend = LanceBackend(settings.resolved_storage_uri)
+        self._backend: StoreBackend = backend
+        self._clock = clock
+        self._commit_window_s = commit_window_s
+        self._optimize_every = optimize_every
+        self._open_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()
+        self._opened = False
+        self._conversations: dict[str, ConversationRecord] = {}
+        self._lineages: dict[str, LineageRecord] = {}
+        self._checkpoints: dict[str, CheckpointRecord] = {}
+        self._order: dict[str, int] = {}  # checkpoint id -> creation order, to break created_at ties
+        self._next_order = 0
+        self._pending: list[_Append] = []
+        self._committer: asyncio.Task[None] | None = None
+        self._optimizer: asyncio.Task[None] | None = None
+        self._batches_since_optimize = 0
+
+    # --- lifecycle ------------------------------------------------------------
+
+    async def _ensure_open(self) -> None:
+        if self._opened:
+            return
+        async with self._open_lock:
+            if self._opened:
+                return
+            try:
+                await self._backend.open()
+                conversations = await self._backend.load_conversations()
+                lineages = await self._backend.load_lineages()
+                checkpoints = await self._backend.load_checkpoints()
+            except Exception as exc:
+                raise Unavailable(f"the conversation store cannot be opened: {exc}") from exc
+            self._conversations = {c.id: c for c in conversations}
+            self._lineages = {lineage.id: lineage for lineage in lineages}
+            self._checkpoints, self._order = {}, {}
+            for checkpoint in sorted(checkpoints, key=lambda c: (c.created_at, c.id)):
+                self._remember(checkpoint)
+            self._opened = True
+
+    async def flush(self) -> None:
+        """Wait until every append made so far is committed (or has failed)."""
+        while self._committer is not None and not self._committer.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._committer)
+
+    async def close(self) -> None:
+        """Commit what is pending, wait for a running compaction, and close the backend."""
+        if not self._opened:
+            return
+        await self.flush()
+        if self._optimizer is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._optimizer)
+        async with self._write_lock:
+            await self._backend.close()
+            self._opened = False
+
+    async def optimize(self) -> None:
+        """Compact the backend now (after any compaction already running); raises what it raises."""
+        await self._ensure_open()
+        while self._optimizer is not None and not self._optimizer.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._optimizer)
+        await asyncio.shield(self._start_optimize())
+
+    def _start_optimize(self) -> asyncio.Task[None]:
+        if self._optimizer is None or self._optimizer.done():
+            self._batches_since_optimize = 0
+            self._optimizer = asyncio.create_task(self._backend.optimize())
+            self._optimizer.add_done_callback(_log_failure)
+        return self._optimizer
+
+    # --- conversations ----------------------------------------------------------
+
+    async def create_conversation(self, title: str | None = None, model_id: str | None = None) -> ConversationRecord:
+        await self._ensure_open()
+        title = _clean(title, "title") or DEFAULT_TITLE
+        model_id = _clean(model_id, "model_id")
+        async with self._write_lock:
+            now = self._clock()
+            conversation_id = _new_id("conv_", self._conversations)
+            lineage = LineageRecord(id=_new_id("lin_", self._lineages), conversation_id=conversation_id, created_at=now)
+            record = ConversationRecord(
+                id=conversation_id,
+                title=title,
+                created_at=now,
+                last_active=now,
+                message_count=0,
+                lineage_id=lineage.id,
+                model_id=model_id,
+            )
+            await self._backend.add_lineages([lineage])
+            self._lineages[lineage.id] = lineage
+            await self._backend.upsert_conversations([record])
+            self._conversations[record.id] = record
+        return record
+
+    async def get_conversation(self, conversation_id: str) -> ConversationRecord:
+        await self._ensure_open()
+        return self._require(conversation_id)
+
+    async def list_conversations(self, limit: int = 50, offset: int = 0) -> tuple[list[ConversationRecord], int]:
+        """A page of conversations, the most recently active first, and the total number."""
+        await self._ensure_open()
+        if not 1 <= limit <= MAX_PAGE or offset < 0:
+            raise Invalid(f"limit must be 1..{MAX_PAGE} and offset at least 0 (got limit={limit}, offset={offset})")
+        ordered = sorted(self._conversations.values(), key=lambda c: (c.last_active, c.created_at, c.id), reverse=True)
+        return ordered[offset : offset + limit], len(ordered)
+
+    async def most_recent_conversation(self) -> str | None:
+        await self._ensure_open()
+        if not self._conversations:
+            return None
+        return max(self._conversations.values(), key=lambda c: (c.last_active, c.created_at, c.id)).id
+
+    async def update_conversation(
+        self,
+        conversation_id: str,
+        *,
+        title: str | None = None,
+        model_id: str | None = None,
+        clear_model: bool = False,
+    ) -> ConversationRecord:
+        """Rename it, set its model override, or clear the override (``clear_model``)."""
+        await self._ensure_open()
+        if clear_model and model_id is not None:
+            raise Invalid("give model_id or clear_model, not both")
+        changes: dict[str, str | None] = {}
+        if title is not None:
+            changes["title"] = _clean(title, "title")
+        if clear_model:
+            changes["model_id"] = None
+        elif model_id is not None:
+            changes["model_id"] = _clean(model_id, "model_id")
+        async with self._write_lock:
+            record = self._require(conversation_id)
+            if not changes:
+                return record
+            record = record.model_copy(update=changes)
+            await self._backend.upsert_conversations([record])
+            self._conversations[record.id] = record
+        return record
+
+    async def delete_conversation(self, conversation_id: str) -> None:
+        """Delete it and its checkpoints; messages no remaining conversation or checkpoint reaches go too.
+
+        A branch of it keeps working: the messages the branch shares with it stay.
+        """
+        await self._ensure_open()
+        async with self._write_lock:
+            self._require(conversation_id)
+            await self._backend.delete_conversation(conversation_id)
+            del self._conversations[conversation_id]
+            doomed = [c.id for c in self._checkpoints.values() if c.conversation_id == conversation_id]
+            if doomed:
+                await self._backend.delete_checkpoints(doomed)
+                self._forget(doomed)
+            await self._collect_garbage()
+
+    # --- messages -----------------------------------------------------------------
+
+    async def append_messages(self, conversation_id: str, messages: list[Message], *, checkpoint: bool = False) -> int:
+        """Append messages durably; the conversation's new message count.
+
+        ``checkpoint=True`` also records an ``auto`` checkpoint after them, in the
+        same commit (skipped when ``checkpoints.enabled`` is false).
+        """
+        await self._ensure_open()
+        if not messages:
+            return self._require(conversation_id).message_count
+        self._require(conversation_id)
+        rows = [(m.role, m.created_at, encode_message(m), m.text()) for m in messages]
+        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Append(conversation_id, rows, checkpoint, future))
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_loop())
+        return await future
+
+    async def load_messages(self, conversation_id: str) -> list[Message]:
+        """The conversation's messages in order: its lineage chain's ranges concatenated."""
+        await self._ensure_open()
+        record = self._require(conversation_id)
+        rows = await self._backend.read_messages(self._ranges(record.lineage_id, record.message_count))
+        if len(rows) != record.message_count:
+            log.error(
+                "conversation %s has %d of its %d messages stored", conversation_id, len(rows), record.message_count
+            )
+        return [decode_message(data) for _, _, data in rows]
+
+    async def _commit_loop(self) -> None:
+        while self._pending:
+            if self._commit_window_s > 0:
+                await asyncio.sleep(self._commit_window_s)
+            async with self._write_lock:
+                batch, self._pending = self._pending, []
+                try:
+                    await self._commit(batch)
+                except BaseException as exc:  # never leave a caller waiting forever
+                    for item in batch:
+                        if not item.future.done():
+                            item.future.set_exception(exc)
+                    if not isinstance(exc, Exception):
+                        raise
+                    log.warning("a group commit of %d appends failed: %r", len(batch), exc)
+
+    async def _commit(self, batch: list[_Append]) -> None:
+        now = self._clock()
+        updated: dict[str, ConversationRecord] = {}
+        rows: list[MessageRow] = []
+        checkpoints: list[CheckpointRecord] = []
+        accepted: list[tuple[_Append, int]] = []
+        for item in batch:
+            if item.future.done():  # its caller was cancelled before the batch was written
+                continue
+            record = updated.get(item.conversation_id) or self._conversations.get(item.conversation_id)
+            if record is None:
+                item.future.set_exception(self._not_found(item.conversation_id))
+                continue
+            start = record.message_count
+            for i, (role, created_at, data, text) in enumerate(item.rows):
+                rows.append(MessageRow(record.lineage_id, start + i, record.id, role, created_at, data, text))
+            count = start + len(item.rows)
+            record = record.model_copy(update={"message_count": count, "last_active": max(now, record.last_active)})
+            updated[record.id] = record
+            if item.checkpoint and self._settings.checkpoints.enabled:
+                checkpoints.append(self._checkpoint_at(record.id, record.lineage_id, count, "auto", now=now))
+            accepted.append((item, count))
+        if not accepted:
+            return
+        await self._backend.append_messages(rows)
+        await self._backend.upsert_conversations(list(updated.values()))
+        if checkpoints:
+            await self._backend.add_checkpoints(checkpoints)
+        self._conversations.update(updated)
+        for checkpoint in checkpoints:
+            self._remember(checkpoint)
+        for item, count in accepted:
+            if not item.future.done():
+                item.future.set_result(count)
+        self._batches_since_optimize += 1
+        if self._batches_since_optimize >= self._optimize_every:
+            self._start_optimize()
+
+    # --- checkpoints ------------------------------------------------------------------
+
+    async def create_checkpoint(
+        self,
+        conversation_id: str,
+        kind: CheckpointKind = "manual",
+        name: str | None = None,
+        description: str | None = None,
+    ) -> CheckpointRecord:
+        """A checkpoint at the conversation's current end (its committed messages)."""
+        await self._ensure_open()
+        if kind not in ("auto", "manual"):
+            raise Invalid(f"kind must be 'auto' or 'manual', not {kind!r}: branch() and rollback() record the others")
+        async with self._write_lock:
+            record = self._require(conversation_id)
+            checkpoint = self._checkpoint_at(
+                record.id, record.lineage_id, record.message_count, kind, name=name, description=description
+            )
+            await self._backend.add_checkpoints([checkpoint])
+            self._remember(checkpoint)
+        return checkpoint
+
+    async def list_checkpoints(self, conversation_id: str | None = None, limit: int = 50) -> list[CheckpointRecord]:
+        """Checkpoints, newest first: of one conversation, or of all."""
+        await self._ensure_open()
+        if not 1 <= limit <= MAX_PAGE:
+            raise Invalid(f"limit must be 1..{MAX_PAGE} (got {limit})")
+        if conversation_id is not None:
+            self._require(conversation_id)
+        found = [c for c in self._checkpoints.values() if conversation_id in (None, c.conversation_id)]
+        found.sort(key=lambda c: (c.created_at, self._order[c.id]), reverse=True)
+        return found[:limit]
+
+    async def get_checkpoint(self, checkpoint_id: str) -> CheckpointRecord:
+        await self._ensure_open()
+        return self._require_checkpoint(checkpoint_id)
+
+    async def rollback(self, checkpoint_id: str) -> CheckpointRecord:
+        """Return the conversation to the checkpoint; the ``rollback`` checkpoint recorded first, to undo it.
+
+        The conversation gets a new lineage forked from the checkpoint's point, so
+        nothing is lost: rolling back to the returned checkpoint restores where it was.
+        """
+        await self._ensure_open()
+        async with self._write_lock:
+            target = self._require_checkpoint(checkpoint_id)
+            record = self._conversations.get(target.conversation_id)
+            if record is None:
+                raise NotFound(
+                    f"checkpoint {checkpoint_id} belongs to conversation {target.conversation_id}, which was deleted: "
+                    "branch from it instead",
+                    checkpoint_id=checkpoint_id,
+                )
+            self._ranges(target.lineage_id, target.seq)  # its messages must still be stored
+            now = self._clock()
+            name = f"Before rollback to {target.name or target.id}"
+            marker = self._checkpoint_at(record.id, record.lineage_id, record.message_count, "rollback", name=name)
+            lineage = self._fork(target, record.id, now)
+            moved = record.model_copy(
+                update={
+                    "lineage_id": lineage.id,
+                    "message_count": target.seq,
+                    "last_active": max(now, record.last_active),
+                }
+            )
+            await self._backend.add_checkpoints([marker])
+            self._remember(marker)
+            await self._backend.add_lineages([lineage])
+            self._lineages[lineage.id] = lineage
+            await self._backend.upsert_conversations([moved])
+            self._conversations[moved.id] = moved
+        return marker
+
+    async def branch(
+        self, checkpoint_id: str, name: str | None = None, description: str | None = None
+    ) -> tuple[ConversationRecord, CheckpointRecord]:
+        """A new conversation starting from the checkpoint's messages, and the ``branch`` checkpoint recorded.
+
+        The branch checkpoint goes on the source conversation, at the branch point.
+        A checkpoint whose conversation was deleted is normally deleted with it
+        (so: NotFound); one that outlived it (a delete interrupted half way) can
+        still be branched from as long as its messages are stored, and then the
+        branch checkpoint goes on the new conversation. If its messages are gone:
+        Conflict.
+        """
+        await self._ensure_open()
+        name = _clean(name, "name")
+        async with self._write_lock:
+            target = self._require_checkpoint(checkpoint_id)
+            self._ranges(target.lineage_id, target.seq)  # Conflict if its messages are gone
+            source = self._conversations.get(target.conversation_id)
+            now = self._clock()
+            conversation_id = _new_id("conv_", self._conversations)
+            lineage = self._fork(target, conversation_id, now)
+            title = name or (f"Branch of {source.title}" if source else f"Branch of checkpoint {target.id}")
+            record = ConversationRecord(
+                id=conversation_id,
+                title=title,
+                created_at=now,
+                last_active=now,
+                message_count=target.seq,
+                lineage_id=lineage.id,
+                model_id=source.model_id if source else None,
+                branch_of=BranchOrigin(conversation_id=target.conversation_id, checkpoint_id=target.id),
+            )
+            owner, at_lineage = (source.id, target.lineage_id) if source else (record.id, lineage.id)
+            marker = self._checkpoint_at(
+                owner, at_lineage, target.seq, "branch", name=name or title, description=description, now=now
+            )
+            await self._backend.add_lineages([lineage])
+            self._lineages[lineage.id] = lineage
+            await self._backend.upsert_conversations([record])
+            self._conversations[record.id] = record
+            await self._backend.add_checkpoints([marker])
+            self._remember(marker)
+        return record, marker
+
+    async def stats(self) -> CheckpointStats:
+        await self._ensure_open()
+        counts = {kind: 0 for kind in CHECKPOINT_KINDS}
+        for checkpoint in self._checkpoints.values():
+            counts[checkpoint.kind] += 1
+        return CheckpointStats(total=len(self._checkpoints), **counts)
+
+    async def cleanup(self, now: float | None = None) -> int:
+        """Apply the retention policy to ``auto`` checkpoints; the number of checkpoints deleted.
+
+        - younger than ``retention_hours``: all kept;
+        - older than ``max_age_days``: all deleted;
+        - in between, thinned: of each conversation's auto checkpoints created in
+          the same clock hour (``floor(created_at / 3600)``), only the newest is
+          kept. Buckets are fixed clock hours, so thinning is stable: running it
+          again deletes nothing more until checkpoints pass ``max_age_days``.
+
+        Manual, branch and rollback checkpoints are always kept. Afterwards the
+        messages of lineages that no conversation or kept checkpoint reaches are deleted.
+        """
+        await self._ensure_open()
+        policy = self._settings.checkpoints
+        async with self._write_lock:
+            now = self._clock() if now is None else now
+            keep_after = now - policy.retention_hours * HOUR_S
+            drop_before = now - policy.max_age_days * DAY_S
+            doomed: list[str] = []
+            buckets: dict[tuple[str, int], list[CheckpointRecord]] = defaultdict(list)
+            for checkpoint in self._checkpoints.values():
+                if checkpoint.kind != "auto" or checkpoint.created_at > keep_after:
+                    continue
+                if checkpoint.created_at < drop_before:
+                    doomed.append(checkpoint.id)
+                else:
+                    buckets[(checkpoint.conversation_id, math.floor(checkpoint.created_at / HOUR_S))].append(checkpoint)
+            for group in buckets.values():
+                group.sort(key=lambda c: (c.created_at, self._order[c.id]))
+                doomed.extend(c.id for c in group[:-1])
+            if not doomed:
+                return 0
+            deleted = await self._backend.delete_checkpoints(doomed)
+            self._forget(doomed)
+            await self._collect_garbage()
+        return deleted
+
+    # --- internals ----------------------------------------------------------------------
+
+    def _not_found(self, conversation_id: str) -> NotFound:
+        return NotFound(f"no conversation {conversation_id!r}: it does not exist or was deleted")
+
+    def _require(self, conversation_id: str) -> ConversationRecord:
+        record = self._conversations.get(conversation_id)
+        if record is None:
+            raise self._not_found(conversation_id)
+        return record
+
+    def _require_checkpoint(self, checkpoint_id: str) -> CheckpointRecord:
+        checkpoint = self._checkpoints.get(checkpoint_id)
+        if checkpoint is None:
+            raise NotFound(
+                f"no checkpoint {checkpoint_id!r}: it does not exist, was cleaned up, or its conversation was deleted"
+            )
+        return checkpoint
+
+    def _checkpoint_at(
+        self,
+        conversation_id: str,
+        lineage_id: str,
+        seq: int,
+        kind: CheckpointKind,
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        now: float | None = None,
+    ) -> CheckpointRecord:
+        return CheckpointRecord(
+            id=_new_id("ckpt_", self._checkpoints),
+            conversation_id=conversation_id,
+            lineage_id=lineage_id,
+            seq=seq,
+            kind=kind,
+            name=_clean(name, "name"),
+            description=_clean(description, "description"),
+            created_at=self._clock() if now is None else now,
+            message_count=seq,
+        )
+
+    def _fork(self, at: CheckpointRecord, conversation_id: str, now: float) -> LineageRecord:
+        return LineageRecord(
+            id=_new_id("lin_", self._lineages),
+            conversation_id=conversation_id,
+            parent_lineage=at.lineage_id,
+            fork_seq=at.seq,
+            created_at=now,
+        )
+
+    def _remember(self, checkpoint: CheckpointRecord) -> None:
+        self._checkpoints[checkpoint.id] = checkpoint
+        self._order[checkpoint.id] = self._next_order
+        self._next_order += 1
+
+    def _forget(self, checkpoint_ids: list[str]) -> None:
+        for checkpoint_id in checkpoint_ids:
+            self._checkpoints.pop(checkpoint_id, None)
+            self._order.pop(checkpoint_id, None)
+
+    def _ranges(self, lineage_id: str, seq: int) -> list[MessageRange]:
+        """The ``(lineage, start, end)`` ranges of messages ``[0, seq)`` along the lineage's chain, oldest first."""
+        ranges: list[MessageRange] = []
+        end: int = seq
+        current: str | None = lineage_id
+        seen: set[str] = set()
+        while current is not None and end > 0:
+            lineage = self._lineages.get(current)
+            if lineage is None or current in seen:
+                raise Conflict(f"the messages of lineage {current} are no longer stored", lineage_id=current)
+            seen.add(current)
+            start = min(lineage.fork_seq, end)
+            if end > start:
+                ranges.append((current, start, end))
+            end, current = start, lineage.parent_lineage
+        ranges.reverse()
+        return ranges
+
+    async def _collect_garbage(self) -> int:
+        """Delete lineages (and their messages) that no conversation or checkpoint reaches; how many."""
+        reachable: set[str] = set()
+        roots = [c.lineage_id for c in self._conversations.values()]
+        roots += [c.lineage_id for c in self._checkpoints.values()]
+        for root in roots:
+            current: str | None = root
+            while current is not None and current not in reachable:
+                reachable.add(current)
+                lineage = self._lineages.get(current)
+                current = lineage.parent_lineage if lineage else None
+        dead = [lineage_id for lineage_id in self._lineages if lineage_id not in reachable]
+        if dead:
+            # Lineage rows first: a crash in between leaves unreachable messages, never a lineage without its messages.
+            await self._backend.delete_lineages(dead)
+            for lineage_id in dead:
+                del self._lineages[lineage_id]
+            await self._backend.delete_messages(dead)
+        return len(dead)
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("background compaction failed; it will be tried again later", exc_info=task.exception())

@@ -1,0 +1,231 @@
+"""Conversation: one conversation's history and turns, one turn at a time.
+
+A plain class; ``runtime.py`` runs it as the named actor ``conv:<id>``. Its history is
+loaded from the store at activation and only ever extended by what the store has
+acknowledged. Turns wait in a queue and run one after another; a request that finds a
+turn running follows its ``multitask_strategy``: ``enqueue``, ``reject`` (Conflict) or
+``interrupt`` (the running and queued turns are cancelled, then the new one runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Protocol
+
+from penguin_actors.config import Settings
+from penguin_actors.engine import Engine, ModelsPort, StorePort
+from penguin_actors.errors import Conflict, NotFound, Unavailable
+from penguin_actors.records import ConversationRecord
+from penguin_actors.turn import Frame, Turn
+from penguin_actors.types import Message, TurnRequest
+
+log = logging.getLogger(__name__)
+
+KEPT_TURNS = 16  # finished turns kept in memory for `resume`
+
+
+class Passivating(Unavailable):
+    """The conversation's actor is shutting down; the caller activates it again and retries once."""
+
+    code = "passivating"
+
+
+class ConversationStorePort(StorePort, Protocol):
+    async def get_conversation(self, conversation_id: str) -> ConversationRecord: ...
+
+    async def load_messages(self, conversation_id: str) -> list[Message]: ...
+
+
+class DirectoryPort(Protocol):
+    async def request_passivation(self, conversation_id: str) -> None: ...
+
+    async def touch(self, conversation_id: str) -> None: ...
+
+
+class Conversation:
+    def __init__(
+        self,
+        conversation_id: str,
+        settings: Settings,
+        store: ConversationStorePort,
+        models: ModelsPort,
+        *,
+        env: Mapping[str, str],
+        directory: DirectoryPort | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.id = conversation_id
+        self.settings = settings
+        self.store = store
+        self.directory = directory
+        self.engine = Engine(settings, store, models, env)
+        self.history: list[Message] = []
+        self.record: ConversationRecord | None = None
+        self._clock = clock
+        self._queue: deque[tuple[Turn, TurnRequest]] = deque()
+        self._turns: OrderedDict[str, Turn] = OrderedDict()
+        self._current: tuple[Turn, asyncio.Task[None]] | None = None
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closing = False
+        self.last_used = clock()
+
+    # --- lifecycle --------------------------------------------------------------
+
+    async def activate(self) -> int:
+        """Load the record and history from the store and start the turn runner; returns the message count."""
+        self.record = await self.store.get_conversation(self.id)
+        self.history = await self.store.load_messages(self.id)
+        self._tasks = [asyncio.create_task(self._run_turns()), asyncio.create_task(self._watch_idle())]
+        return len(self.history)
+
+    async def reload(self) -> int:
+        """Re-read record and history (after a rollback moved the conversation's lineage)."""
+        if self.busy:
+            raise Conflict(f"conversation {self.id} is running a turn: wait for it or cancel it, then try again")
+        self.record = await self.store.get_conversation(self.id)
+        self.history = await self.store.load_messages(self.id)
+        return len(self.history)
+
+    async def prepare_passivate(self) -> bool:
+        """Stop taking turns if idle; False (and nothing changes) while a turn runs or waits."""
+        if self.busy:
+            return False
+        self._closing = True
+        for task in self._tasks:
+            task.cancel()
+        return True
+
+    @property
+    def running(self) -> Turn | None:
+        """The turn being run, if it has not ended yet."""
+        if self._current is None or self._current[0].done:
+            return None
+        return self._current[0]
+
+    @property
+    def busy(self) -> bool:
+        return self.running is not None or bool(self._queue)
+
+    # --- turns ------------------------------------------------------------------
+
+    async def start_turn(self, request: TurnRequest) -> dict[str, Any]:
+        """Queue a turn and return its id at once; its frames are read with ``events``."""
+        if self._closing:
+            raise Passivating(f"conversation {self.id} is passivating: activate it again")
+        self.last_used = self._clock()
+        if self.busy and request.multitask_strategy == "reject":
+            raise Conflict(
+                f"conversation {self.id} is running a turn: wait for it, or send with multitask_strategy "
+                "'enqueue' or 'interrupt'"
+            )
+        if self.busy and request.multitask_strategy == "interrupt":
+            self._cancel_all("interrupted")
+        turn = Turn(self.id)
+        self._queue.append((turn, request))
+        self._remember(turn)
+        self._wake.set()
+        if self.directory is not None:
+            await self.directory.touch(self.id)
+        return {"turn_id": turn.id, "queued": len(self._queue) - 1 + (self.running is not None)}
+
+    async def events(self, turn_id: str, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
+        """The turn's frames after ``after_seq``, in batches, live until the turn ends."""
+        turn = self._turn(turn_id)
+        async for batch in turn.subscribe(after_seq):
+            yield batch
+
+    async def wait(self, turn_id: str) -> dict[str, Any]:
+        """Wait for the turn to end; its terminal frame's data with ``event`` = complete or error."""
+        turn = self._turn(turn_id)
+        async for _ in turn.subscribe(len(turn.frames) - 1):
+            pass
+        return turn.result()
+
+    async def cancel(self, turn_id: str | None = None) -> bool:
+        """Cancel the given turn, or the running one; True if there was one to cancel."""
+        running = self.running
+        if turn_id is None:
+            if running is None:
+                return False
+            turn_id = running.id
+        self._turn(turn_id)
+        if running is not None and running.id == turn_id and self._current is not None:
+            self._current[1].cancel()
+            return True
+        for turn, request in list(self._queue):
+            if turn.id == turn_id:
+                self._queue.remove((turn, request))
+                turn.emit("error", {"message": "cancelled before it started", "code": "cancelled"})
+                return True
+        return False
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "conversation_id": self.id,
+            "busy": self.busy,
+            "queued": len(self._queue),
+            "current_turn": self.running.id if self.running else None,
+            "message_count": len(self.history),
+        }
+
+    # --- internals --------------------------------------------------------------
+
+    def _turn(self, turn_id: str) -> Turn:
+        try:
+            return self._turns[turn_id]
+        except KeyError:
+            raise NotFound(f"no turn {turn_id!r} in conversation {self.id} (only recent turns are kept)") from None
+
+    def _remember(self, turn: Turn) -> None:
+        self._turns[turn.id] = turn
+        while len(self._turns) > KEPT_TURNS:
+            oldest_id, oldest = next(iter(self._turns.items()))
+            if not oldest.done:
+                break
+            del self._turns[oldest_id]
+
+    def _cancel_all(self, reason: str) -> None:
+        while self._queue:
+            turn, _ = self._queue.popleft()
+            turn.emit("error", {"message": f"{reason} before it started", "code": "cancelled"})
+        if self.running is not None and self._current is not None:
+            self._current[0].cancel_reason = reason
+            self._current[1].cancel()
+
+    async def _run_turns(self) -> None:
+        while True:
+            while not self._queue:
+                self._wake.clear()
+                await self._wake.wait()
+            turn, request = self._queue.popleft()
+            model_id = self.record.model_id if self.record else None
+            task = asyncio.create_task(self.engine.run(turn, request, self.history, model_id))
+            self._current = (turn, task)
+            try:
+                await asyncio.wait_for(asyncio.shield(task), self.settings.limits.turn_timeout_s)
+            except TimeoutError:
+                turn.cancel_reason = "timeout"
+                task.cancel()
+                await asyncio.wait([task])
+                log.warning("turn %s of %s hit the %ss limit", turn.id, self.id, self.settings.limits.turn_timeout_s)
+            except Exception:  # the engine ends its turn itself; anything else is a bug, reported on the turn
+                log.exception("turn %s of %s failed", turn.id, self.id)
+            finally:
+                if not turn.done:
+                    turn.emit("error", {"message": "the turn ended unexpectedly: send it again", "code": "internal"})
+                self._current = None
+                self.last_used = self._clock()
+
+    async def _watch_idle(self) -> None:
+        timeout = self.settings.activation.idle_timeout_s
+        interval = min(max(timeout / 4, 0.05), 30.0)
+        while True:
+            await asyncio.sleep(interval)
+            if self.directory is not None and not self.busy and self._clock() - self.last_used >= timeout:
+                await self.directory.request_passivation(self.id)
+                return

@@ -1,0 +1,251 @@
+"""The agent loop, shared by chat turns and tasks: model call → (tools → model call)* → answer.
+
+Every message is persisted before the next step runs, so what a client was told is
+durable: the user message before the model is called, each assistant message before
+its tools run, and ``complete`` only after the turn's messages are committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import time
+from collections.abc import Mapping
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from penguin_actors.config import ModelConfig, Settings
+from penguin_actors.errors import Invalid, PenguinError, ProviderError
+from penguin_actors.media import sniff_image
+from penguin_actors.models.base import ModelProvider
+from penguin_actors.models.prompt import fit_to_window
+from penguin_actors.models.providers import make_provider
+from penguin_actors.models.retry import stream_with_retry
+from penguin_actors.turn import Turn
+from penguin_actors.types import (
+    ContentPart,
+    ImagePart,
+    Message,
+    ModelRequest,
+    StopEvent,
+    TextDelta,
+    TextPart,
+    ToolCall,
+    ToolCallEvent,
+    TurnRequest,
+    Usage,
+    UsageEvent,
+)
+from penguin_actors.workspace import Workspace
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Penguin, a software engineering assistant. You work inside the user's workspace "
+    "and answer precisely and concisely. Use Markdown for structure and fenced code blocks for code."
+)
+
+
+class StorePort(Protocol):
+    async def append_messages(self, conversation_id: str, messages: list[Message]) -> int: ...
+
+
+class ModelsPort(Protocol):
+    async def get(self, model_id: str | None = None) -> ModelConfig: ...
+
+    async def record_usage(self, conversation_id: str, model_id: str, usage: Usage) -> None: ...
+
+
+CANCEL_REASONS = frozenset({"cancelled", "interrupted", "timeout"})
+
+
+@dataclass
+class Progress:
+    """What a turn has done so far: enough to answer ``complete`` at any point, cancelled or not."""
+
+    started: float
+    model: ModelConfig | None = None
+    iterations: int = 0
+    response: list[str] = field(default_factory=list)
+    step_text: list[str] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    action_results: list[dict[str, Any]] = field(default_factory=list)
+    stop_reason: str = "end_turn"
+
+    def end_step(self, usage: Usage) -> None:
+        self.response.extend(self.step_text)
+        self.step_text = []
+        self.usage = self.usage + usage
+
+    def complete_data(self) -> dict[str, Any]:
+        return {
+            "response": "".join(self.response + self.step_text),
+            "action_results": self.action_results,
+            "usage": {"input": self.usage.input_tokens, "output": self.usage.output_tokens},
+            "model": self.model.id if self.model else None,
+            "iterations": self.iterations,
+            "stop_reason": self.stop_reason,
+            "cancelled": self.stop_reason in CANCEL_REASONS,
+            "duration_s": round(time.monotonic() - self.started, 3),
+        }
+
+
+class Engine:
+    """Runs turns for one conversation process; providers (SDK clients) are built once per model."""
+
+    def __init__(self, settings: Settings, store: StorePort, models: ModelsPort, env: Mapping[str, str]) -> None:
+        self.settings = settings
+        self.store = store
+        self.models = models
+        self.env = env
+        self.workspace = Workspace(settings.workspace)
+        self._providers: dict[str, tuple[ModelConfig, ModelProvider]] = {}
+
+    def provider(self, model: ModelConfig) -> ModelProvider:
+        cached = self._providers.get(model.id)
+        if cached is None or cached[0] != model:
+            cached = (model, make_provider(model, self.env))
+            self._providers[model.id] = cached
+        return cached[1]
+
+    async def run(self, turn: Turn, request: TurnRequest, history: list[Message], model_id: str | None) -> None:
+        """Run one turn, appending to ``history`` what is committed, and end ``turn`` with complete or error.
+
+        Cancelled (``asyncio.CancelledError``), it commits the text already streamed and ends
+        with ``complete`` marked ``cancelled``; the cancellation is not propagated further.
+        """
+        progress = Progress(started=time.monotonic())
+        try:
+            model = await self.models.get(request.model_id or model_id)
+            progress.model = model
+            await self._commit(turn, history, self.request_messages(request, model))
+            turn.emit("start", {"model": model.id, "model_name": model.name})
+            await self._loop(turn, request, history, model, progress)
+        except PenguinError as exc:
+            turn.emit("error", error_data(exc))
+        except asyncio.CancelledError:
+            if progress.model is None or not turn.started:
+                turn.emit("error", {"message": f"{turn.cancel_reason} before the turn started", "code": "cancelled"})
+                return
+            if progress.step_text:
+                partial = Message(role="assistant", content="".join(progress.step_text))
+                await self._commit(turn, history, [partial])
+            progress.stop_reason = turn.cancel_reason
+            turn.emit("complete", progress.complete_data())
+
+    async def _loop(
+        self, turn: Turn, request: TurnRequest, history: list[Message], model: ModelConfig, progress: Progress
+    ) -> None:
+        provider = self.provider(model)
+        while progress.iterations < request.max_iterations:
+            progress.iterations += 1
+            calls, step_usage = await self._model_call(turn, provider, model, history, progress)
+            text = "".join(progress.step_text)
+            await self._commit(turn, history, [Message(role="assistant", content=text, tool_calls=calls)])
+            progress.end_step(step_usage)
+            await self.models.record_usage(turn.conversation_id, model.id, step_usage)
+            if not calls:
+                break
+            # Tools arrive with the tool runner; until then a call is answered as unavailable.
+            results = [unavailable_tool_result(call) for call in calls]
+            progress.action_results += [_action(call, result) for call, result in zip(calls, results, strict=True)]
+            await self._commit(turn, history, results)
+        else:
+            progress.stop_reason = "max_iterations"
+        turn.emit("complete", progress.complete_data())
+
+    async def _model_call(
+        self, turn: Turn, provider: ModelProvider, model: ModelConfig, history: list[Message], progress: Progress
+    ) -> tuple[list[ToolCall], Usage]:
+        system = self.settings.agent.system_prompt or DEFAULT_SYSTEM_PROMPT
+        window = fit_to_window(history, system=system, context_window=model.context_window, reserve=model.max_tokens)
+        request = ModelRequest(
+            model=model.provider_model,
+            messages=window,
+            system=system,
+            max_tokens=model.max_tokens,
+            temperature=model.temperature,
+        )
+        calls: list[ToolCall] = []
+        usage = Usage()
+        # aclosing: a cancelled turn closes the provider's stream (and its connection) at once.
+        async with aclosing(stream_with_retry(provider, request)) as events:
+            async for event in events:
+                if isinstance(event, TextDelta):
+                    progress.step_text.append(event.text)
+                    turn.add_token(event.text)
+                elif isinstance(event, ToolCallEvent):
+                    calls.append(event.call)
+                elif isinstance(event, UsageEvent):
+                    usage = usage + event.usage
+                elif isinstance(event, StopEvent):
+                    progress.stop_reason = event.reason
+        return calls, usage
+
+    def request_messages(self, request: TurnRequest, model: ModelConfig) -> list[Message]:
+        """The messages a request adds: its context files (pinned), then the user message with any image."""
+        limits = self.settings.limits
+        files = [self.workspace.read_text(p, limit=limits.max_context_file_bytes) for p in request.context_files]
+        image = None
+        if request.image_path is not None:
+            if not model.vision_enabled:
+                raise Invalid(
+                    f"model {model.id} cannot see images: load a model with vision_enabled, or leave out image_path"
+                )
+            data = self.workspace.read_bytes(request.image_path, limit=limits.max_upload_bytes)
+            media_type = sniff_image(data)
+            if media_type is None:
+                raise Invalid(f"{request.image_path!r} is not a PNG, JPEG, GIF or WebP image")
+            image = ImagePart(media_type=media_type, data=base64.b64encode(data).decode("ascii"))
+        return ([context_message(files)] if files else []) + [user_message(request, image)]
+
+    async def _commit(self, turn: Turn, history: list[Message], messages: list[Message]) -> None:
+        await self.store.append_messages(turn.conversation_id, messages)
+        history.extend(messages)
+
+
+def user_message(request: TurnRequest, image: ImagePart | None = None) -> Message:
+    """The stored user message: the text, the image, then any request context as its own part."""
+    if not request.context and image is None:
+        return Message(role="user", content=request.text)
+    parts: list[ContentPart] = [TextPart(text=request.text)]
+    if image is not None:
+        parts.append(image)
+    if request.context:
+        context = json.dumps(request.context, ensure_ascii=False, sort_keys=True)
+        parts.append(TextPart(text=f"\n\nContext: {context}"))
+    return Message(role="user", content=parts)
+
+
+def context_message(files: list[tuple[str, str]]) -> Message:
+    """Context files as one pinned message: kept when a long history is trimmed."""
+    sections = [f"### {path}\n```\n{text}\n```" for path, text in files]
+    return Message(role="user", pinned=True, content="Context files:\n\n" + "\n\n".join(sections))
+
+
+def unavailable_tool_result(call: ToolCall) -> Message:
+    return Message(
+        role="tool",
+        tool_call_id=call.id,
+        is_error=True,
+        content=f"Tool {call.name!r} is not available on this server.",
+    )
+
+
+def _action(call: ToolCall, result: Message) -> dict[str, Any]:
+    return {
+        "action": call.name,
+        "arguments": call.arguments,
+        "result": result.text(),
+        "status": "error" if result.is_error else "completed",
+    }
+
+
+def error_data(exc: PenguinError) -> dict[str, Any]:
+    data: dict[str, Any] = {"message": exc.message, "code": exc.code}
+    if isinstance(exc, ProviderError):
+        data["retryable"] = exc.retryable
+    return data

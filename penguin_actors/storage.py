@@ -1,0 +1,65 @@
+"""Storage of the checkpoint store: the ``StoreBackend`` interface and its row types.
+
+A backend is low level: it reads and writes typed rows and knows nothing of
+rollback, branches or retention; ``CheckpointStore`` (the one writer) decides what
+to write and when. The LanceDB backend lives in ``lance_backend.py``, the only
+module that imports lancedb, so that importing this interface (as every process
+that holds a handle to the store does) never pays lancedb's 1.5 s import.
+
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from penguin_actors.records import CheckpointRecord, ConversationRecord, LineageRecord
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageRow:
+    """One stored message: ``data`` is msgpack of ``Message.model_dump(mode="json")``."""
+
+    lineage_id: str
+    seq: int
+    conversation_id: str
+    role: str
+    created_at: float
+    data: bytes
+    text: str
+
+
+# (lineage_id, start_seq, end_seq or None for "to the end")
+MessageRange = tuple[str, int, int | None]
+
+
+class StoreBackend(Protocol):
+    """What ``CheckpointStore`` needs from a storage engine. Every write is durable when it returns."""
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def load_conversations(self) -> list[ConversationRecord]: ...
+    async def upsert_conversations(self, records: Sequence[ConversationRecord]) -> None: ...
+    async def delete_conversation(self, conversation_id: str) -> None: ...
+    async def load_lineages(self) -> list[LineageRecord]: ...
+    async def add_lineages(self, records: Sequence[LineageRecord]) -> None: ...
+    async def delete_lineages(self, lineage_ids: Sequence[str]) -> int: ...
+    async def append_messages(self, rows: Sequence[MessageRow]) -> None: ...
+    async def read_messages(self, ranges: Sequence[MessageRange]) -> list[tuple[str, int, bytes]]:
+        """The rows of each range in turn, in seq order within a range."""
+        ...
+
+    async def delete_messages(self, lineage_ids: Sequence[str]) -> int: ...
+    async def load_checkpoints(self) -> list[CheckpointRecord]: ...
+    async def add_checkpoints(self, records: Sequence[CheckpointRecord]) -> None: ...
+    async def delete_checkpoints(self, checkpoint_ids: Sequence[str]) -> int:
+        """Delete these checkpoints; the number of rows actually deleted."""
+        ...
+
+    async def optimize(self) -> None:
+        """Compact storage; safe to run while other writes go on."""
+        ...
