@@ -13,10 +13,11 @@ of a conversation has seq ``i`` whichever lineage of its chain holds it. So
 creating a checkpoint, rolling back and branching each write a constant number of
 small rows, whatever the conversation's length.
 
-Appends are group committed: those arriving within ``commit_window_s`` of each
-other, from any conversations, are written with one backend call per table, and
-then every caller of the batch is answered, all with success or all with the
-error. ``append_messages`` returns only once its messages are durable.
+Appends are group committed: an append that finds the store idle is written at
+once, and those that arrive while a write is in flight, from any conversations,
+form the next batch, written with one backend call per table; every caller of a
+batch is answered, all with success or all with the error. ``append_messages``
+returns only once its messages are durable.
 """
 
 from __future__ import annotations
@@ -93,8 +94,8 @@ def _clean(text: str | None, what: str) -> str | None:
 class CheckpointStore:
     """Conversations, their messages and checkpoints, on a ``StoreBackend`` (LanceDB by default).
 
-    ``commit_window_s`` is how long the first append of a batch waits for others to
-    join it; ``optimize_every`` is the number of committed batches after which the
+    ``commit_window_s`` (default 0: batches form while a write is in flight) makes the
+    first append of a batch wait that long for others to join it; ``optimize_every`` is the number of committed batches after which the
     backend is compacted in the background.
     """
 
@@ -104,7 +105,7 @@ class CheckpointStore:
         backend: StoreBackend | None = None,
         clock: Callable[[], float] = time.time,
         *,
-        commit_window_s: float = 0.005,
+        commit_window_s: float = 0.0,
         optimize_every: int = 200,
     ) -> None:
         self._settings = settings
@@ -128,6 +129,7 @@ class CheckpointStore:
         self._committer: asyncio.Task[None] | None = None
         self._optimizer: asyncio.Task[None] | None = None
         self._batches_since_optimize = 0
+        self._cleaner: asyncio.Task[None] | None = None
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -150,6 +152,19 @@ class CheckpointStore:
             for checkpoint in sorted(checkpoints, key=lambda c: (c.created_at, c.id)):
                 self._remember(checkpoint)
             self._opened = True
+            if self._settings.checkpoints.enabled:
+                self._cleaner = asyncio.create_task(self._clean_periodically())
+
+    async def _clean_periodically(self) -> None:
+        """Apply the retention policy every ``checkpoints.cleanup_interval_s``."""
+        while True:
+            await asyncio.sleep(self._settings.checkpoints.cleanup_interval_s)
+            try:
+                cleaned = await self.cleanup()
+            except Exception:  # the schedule keeps going; the next run tries again
+                log.exception("scheduled checkpoint cleanup failed")
+            else:
+                log.info("scheduled checkpoint cleanup removed %d checkpoints", cleaned)
 
     async def flush(self) -> None:
         """Wait until every append made so far is committed (or has failed)."""
@@ -161,6 +176,8 @@ class CheckpointStore:
         """Commit what is pending, wait for a running compaction, and close the backend."""
         if not self._opened:
             return
+        if self._cleaner is not None:
+            self._cleaner.cancel()
         await self.flush()
         if self._optimizer is not None:
             with contextlib.suppress(Exception):

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from penguin_actors.config import Settings
 from penguin_actors.engine import Engine, ModelsPort, StorePort
 from penguin_actors.errors import Conflict, NotFound, Unavailable
-from penguin_actors.records import ConversationRecord
+from penguin_actors.records import CheckpointRecord, ConversationRecord
 from penguin_actors.turn import Frame, Turn
 from penguin_actors.types import Message, TurnRequest
 
@@ -38,6 +38,8 @@ class ConversationStorePort(StorePort, Protocol):
     async def get_conversation(self, conversation_id: str) -> ConversationRecord: ...
 
     async def load_messages(self, conversation_id: str) -> list[Message]: ...
+
+    async def rollback(self, checkpoint_id: str) -> CheckpointRecord: ...
 
 
 class DirectoryPort(Protocol):
@@ -90,6 +92,14 @@ class Conversation:
         self.record = await self.store.get_conversation(self.id)
         self.history = await self.store.load_messages(self.id)
         return len(self.history)
+
+    async def rollback(self, checkpoint_id: str) -> CheckpointRecord:
+        """Roll the conversation back to a checkpoint (never during a turn); the history in memory follows."""
+        if self.busy:
+            raise Conflict(f"conversation {self.id} is running a turn: wait for it or cancel it, then roll back")
+        marker = await self.store.rollback(checkpoint_id)
+        await self.reload()
+        return marker
 
     async def prepare_passivate(self) -> bool:
         """Stop taking turns if idle; False (and nothing changes) while a turn runs or waits."""

@@ -50,7 +50,8 @@ DEFAULT_SYSTEM_PROMPT = (
 
 
 class StorePort(Protocol):
-    async def append_messages(self, conversation_id: str, messages: list[Message]) -> int: ...
+    async def append_messages(self, conversation_id: str, messages: list[Message], *, checkpoint: bool = False) -> int:
+        """Durable when it returns; ``checkpoint`` also records an automatic checkpoint after them."""
 
 
 class ModelsPort(Protocol):
@@ -102,6 +103,7 @@ class Engine:
         self.models = models
         self.env = env
         self.workspace = Workspace(settings.workspace)
+        self._unchecked = 0  # messages committed since the last automatic checkpoint
         self._providers: dict[str, tuple[ModelConfig, ModelProvider]] = {}
 
     def provider(self, model: ModelConfig) -> ModelProvider:
@@ -203,7 +205,14 @@ class Engine:
         return ([context_message(files)] if files else []) + [user_message(request, image)]
 
     async def _commit(self, turn: Turn, history: list[Message], messages: list[Message]) -> None:
-        await self.store.append_messages(turn.conversation_id, messages)
+        """Persist, then remember; an automatic checkpoint every ``frequency`` messages at a consistent point."""
+        self._unchecked += len(messages)
+        last = messages[-1]
+        consistent = not (last.role == "assistant" and last.tool_calls)  # never between a call and its result
+        due = consistent and self._unchecked >= self.settings.checkpoints.frequency
+        await self.store.append_messages(turn.conversation_id, messages, checkpoint=due)
+        if due:
+            self._unchecked = 0
         history.extend(messages)
 
 

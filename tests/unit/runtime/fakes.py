@@ -25,6 +25,7 @@ class MemoryStore:
         self.records: dict[str, ConversationRecord] = {}
         self.messages: dict[str, list[Message]] = {}
         self.appends = 0
+        self.checkpoints = 0
 
     def add(self, conversation_id: str, model_id: str | None = None) -> None:
         now = time.time()
@@ -47,9 +48,10 @@ class MemoryStore:
     async def load_messages(self, conversation_id: str) -> list[Message]:
         return list(self.messages[conversation_id])
 
-    async def append_messages(self, conversation_id: str, messages: list[Message]) -> int:
+    async def append_messages(self, conversation_id: str, messages: list[Message], *, checkpoint: bool = False) -> int:
         await asyncio.sleep(0)
         self.appends += 1
+        self.checkpoints += checkpoint
         self.messages[conversation_id].extend(messages)
         return len(self.messages[conversation_id])
 

@@ -1,0 +1,129 @@
+"""Checkpoints: create, list, roll back, branch, statistics and retention cleanup."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from penguin_actors.errors import NotFound
+from penguin_actors.gateway import Gateway
+from penguin_actors.runtime import call
+from serve_app.deps import GatewayDep, SettingsDep
+from serve_app.schemas import (
+    BranchCreate,
+    BranchCreated,
+    CheckpointConfig,
+    CheckpointCreate,
+    CheckpointCreated,
+    CheckpointList,
+    CheckpointPublic,
+    CheckpointStatsResponse,
+    CleanupResult,
+    RollbackResult,
+)
+
+router = APIRouter(tags=["checkpoints"])
+CheckpointPath = Annotated[str, Path(min_length=1, max_length=64)]
+
+
+def public(checkpoint: Any) -> CheckpointPublic:
+    return CheckpointPublic(
+        id=checkpoint.id,
+        name=checkpoint.name,
+        description=checkpoint.description,
+        created_at=checkpoint.created_at,
+        type=checkpoint.kind,
+        session_id=checkpoint.conversation_id,
+        message_count=checkpoint.message_count,
+    )
+
+
+async def current_conversation(gateway: Gateway, conversation_id: str | None) -> str:
+    """The named conversation, or the most recently active one (the original's "current session")."""
+    if conversation_id is not None:
+        return conversation_id
+    recent = await call(gateway.system("checkpoints").most_recent_conversation)
+    if recent is None:
+        raise NotFound("there is no conversation yet: create one, or pass conversation_id")
+    return str(recent)
+
+
+@router.post("/checkpoints/create", response_model=CheckpointCreated, status_code=201)
+async def create_checkpoint(body: CheckpointCreate, gateway: GatewayDep) -> CheckpointCreated:
+    conversation_id = await current_conversation(gateway, body.conversation_id)
+    checkpoint = await call(
+        gateway.system("checkpoints").create_checkpoint, conversation_id, "manual", body.name, body.description
+    )
+    return CheckpointCreated(
+        checkpoint_id=checkpoint.id,
+        name=checkpoint.name,
+        description=checkpoint.description,
+        conversation_id=conversation_id,
+        message_count=checkpoint.message_count,
+    )
+
+
+@router.get("/checkpoints", response_model=CheckpointList)
+async def list_checkpoints(
+    gateway: GatewayDep,
+    session_id: Annotated[str | None, Query(max_length=128, description="only this conversation's")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+) -> CheckpointList:
+    checkpoints = await call(gateway.system("checkpoints").list_checkpoints, session_id, limit)
+    return CheckpointList(checkpoints=[public(c) for c in checkpoints])
+
+
+@router.get("/checkpoints/stats", response_model=CheckpointStatsResponse)
+async def checkpoint_stats(gateway: GatewayDep, settings: SettingsDep) -> CheckpointStatsResponse:
+    stats = await call(gateway.system("checkpoints").stats)
+    policy = settings.checkpoints
+    return CheckpointStatsResponse(
+        enabled=policy.enabled,
+        total_checkpoints=stats.total,
+        auto_checkpoints=stats.auto,
+        manual_checkpoints=stats.manual,
+        branch_checkpoints=stats.branch,
+        rollback_checkpoints=stats.rollback,
+        config=CheckpointConfig(
+            frequency=policy.frequency, retention_hours=policy.retention_hours, max_age_days=policy.max_age_days
+        ),
+    )
+
+
+@router.post("/checkpoints/cleanup", response_model=CleanupResult)
+async def cleanup_checkpoints(gateway: GatewayDep) -> CleanupResult:
+    cleaned = await call(gateway.system("checkpoints").cleanup)
+    return CleanupResult(cleaned_count=cleaned, message=f"Cleaned up {cleaned} old checkpoints")
+
+
+@router.get("/checkpoints/{checkpoint_id}", response_model=CheckpointPublic)
+async def get_checkpoint(checkpoint_id: CheckpointPath, gateway: GatewayDep) -> CheckpointPublic:
+    return public(await call(gateway.system("checkpoints").get_checkpoint, checkpoint_id))
+
+
+@router.post("/checkpoints/{checkpoint_id}/rollback", response_model=RollbackResult)
+async def rollback(checkpoint_id: CheckpointPath, gateway: GatewayDep) -> RollbackResult:
+    checkpoint = await call(gateway.system("checkpoints").get_checkpoint, checkpoint_id)
+    # Through the conversation's actor, so no turn appends while the lineage moves and its history follows.
+    marker = await gateway.call(checkpoint.conversation_id, "rollback", checkpoint_id)
+    return RollbackResult(
+        checkpoint_id=checkpoint_id,
+        message=f"Successfully rolled back to checkpoint {checkpoint_id}",
+        conversation_id=checkpoint.conversation_id,
+        message_count=checkpoint.message_count,
+        rollback_checkpoint_id=marker.id,
+    )
+
+
+@router.post("/checkpoints/{checkpoint_id}/branch", response_model=BranchCreated, status_code=201)
+async def branch(checkpoint_id: CheckpointPath, gateway: GatewayDep, body: BranchCreate | None = None) -> BranchCreated:
+    body = body or BranchCreate()
+    conversation, _ = await call(gateway.system("checkpoints").branch, checkpoint_id, body.name, body.description)
+    return BranchCreated(
+        branch_id=conversation.id,
+        source_checkpoint_id=checkpoint_id,
+        name=body.name or conversation.title,
+        description=body.description,
+        message_count=conversation.message_count,
+    )
