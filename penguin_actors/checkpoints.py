@@ -95,8 +95,9 @@ class CheckpointStore:
     """Conversations, their messages and checkpoints, on a ``StoreBackend`` (LanceDB by default).
 
     ``commit_window_s`` (default 0: batches form while a write is in flight) makes the
-    first append of a batch wait that long for others to join it; ``optimize_every`` is the number of committed batches after which the
-    backend is compacted in the background.
+    first append of a batch wait that long for others to join it; ``optimize_every``
+    is the number of committed batches after which the backend is compacted in the
+    background.
     """
 
     def __init__(
