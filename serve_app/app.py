@@ -37,6 +37,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.gateway = Gateway(settings)
+    app.state.open_streams = 0  # turns being streamed to clients by this replica (WebSocket or SSE)
     install_security(app, settings)
     install_error_handlers(app)
     api = [Depends(require_api_key)]

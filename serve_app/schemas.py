@@ -55,8 +55,10 @@ class CurrentModelInfo(Schema):
 
 class ConversationManagerInfo(Schema):
     active: bool
-    current_session_id: str | None = None
-    total_messages: int | None = None
+    current_session_id: str | None = Field(None, description="the most recently active conversation")
+    total_messages: int | None = Field(None, description="messages in the current session")
+    active_conversations: int | None = Field(None, description="conversations with a live actor")
+    max_active_conversations: int | None = None
 
 
 class ToolManagerInfo(Schema):
@@ -108,7 +110,7 @@ class SystemStatus(Schema):
     status: Literal["active", "degraded"]
     runmode_status: str | None
     continuous_mode: bool
-    streaming_active: bool
+    streaming_active: bool = Field(description="this ingress replica is streaming a turn to a client now")
     token_usage: TokenUsageSummary | None
     timestamp: datetime
     initialization: InitializationInfo

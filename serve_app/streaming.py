@@ -14,7 +14,7 @@ import contextlib
 import enum
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
@@ -28,6 +28,16 @@ from serve_app.schemas import ChatRequest, ConversationId
 log = logging.getLogger(__name__)
 
 BeginTurn = Callable[[Gateway, Settings, ChatRequest], Awaitable[tuple[str, str]]]
+
+
+@contextlib.contextmanager
+def streaming(state: Any) -> Iterator[None]:
+    """Count a turn being streamed to a client, for ``/system/status``'s ``streaming_active``."""
+    state.open_streams += 1
+    try:
+        yield
+    finally:
+        state.open_streams -= 1
 
 
 class SessionState(enum.Enum):
@@ -136,9 +146,10 @@ class ChatSession:
 
     async def _forward(self, conversation_id: str, turn_id: str, after_seq: int) -> None:
         try:
-            async for batch in self.gateway.events(conversation_id, turn_id, after_seq):
-                for frame in batch:
-                    await self._send(frame)
+            with streaming(self.websocket.app.state):
+                async for batch in self.gateway.events(conversation_id, turn_id, after_seq):
+                    for frame in batch:
+                        await self._send(frame)
         except PenguinError as exc:
             await self._error(exc.code, exc.message, conversation_id=conversation_id, turn_id=turn_id)
         except (WebSocketDisconnect, RuntimeError):

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
-from fastapi import APIRouter, WebSocket
+from fastapi import APIRouter, Request, WebSocket
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from penguin_actors.config import Settings
@@ -16,7 +17,7 @@ from penguin_actors.types import TurnRequest
 from serve_app.deps import GatewayDep, SettingsDep
 from serve_app.errors import STATUS_BY_CODE, error_response
 from serve_app.schemas import ChatRequest, ChatResponse, ErrorResponse
-from serve_app.streaming import ChatSession
+from serve_app.streaming import ChatSession, streaming
 
 router = APIRouter(tags=["chat"])
 TITLE_CHARS = 60
@@ -49,12 +50,12 @@ async def begin_turn(gateway: Gateway, settings: Settings, body: ChatRequest) ->
     },
 )
 async def chat_message(
-    body: ChatRequest, gateway: GatewayDep, settings: SettingsDep
+    request: Request, body: ChatRequest, gateway: GatewayDep, settings: SettingsDep
 ) -> JSONResponse | StreamingResponse:
     conversation_id, turn_id = await begin_turn(gateway, settings, body)
     if body.streaming:
         return StreamingResponse(
-            server_sent_events(gateway, conversation_id, turn_id),
+            server_sent_events(gateway, conversation_id, turn_id, request.app.state),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -70,12 +71,13 @@ def result_fields(result: dict[str, object]) -> dict[str, object]:
     return {k: v for k, v in result.items() if k in ChatResponse.model_fields}
 
 
-async def server_sent_events(gateway: Gateway, conversation_id: str, turn_id: str) -> AsyncIterator[str]:
+async def server_sent_events(gateway: Gateway, conversation_id: str, turn_id: str, state: Any) -> AsyncIterator[str]:
     """The turn's frames as SSE: ``id`` is the frame's seq, ``event`` its name, ``data`` the whole frame."""
     try:
-        async for batch in gateway.events(conversation_id, turn_id):
-            for frame in batch:
-                yield f"id: {frame['seq']}\nevent: {frame['event']}\ndata: {json.dumps(frame)}\n\n"
+        with streaming(state):
+            async for batch in gateway.events(conversation_id, turn_id):
+                for frame in batch:
+                    yield f"id: {frame['seq']}\nevent: {frame['event']}\ndata: {json.dumps(frame)}\n\n"
     except PenguinError as exc:
         frame = {"event": "error", "data": {"message": exc.message, "code": exc.code}}
         yield f"event: error\ndata: {json.dumps(frame | {'conversation_id': conversation_id, 'turn_id': turn_id})}\n\n"

@@ -70,21 +70,39 @@ async def system_info(settings: SettingsDep, gateway: GatewayDep) -> SystemInfo:
     states, nodes = await asyncio.gather(
         runtime.system_actor_states(settings.ray.namespace), asyncio.to_thread(runtime.cluster_nodes)
     )
+    store_alive = states["checkpoints"] == "alive"
     return SystemInfo(
         penguin_version=__version__,
-        engine_available=False,
-        checkpoints_enabled=settings.checkpoints.enabled and states["checkpoints"] == "alive",
+        engine_available=states["directory"] == "alive" and store_alive,
+        checkpoints_enabled=settings.checkpoints.enabled and store_alive,
         current_model=await _current_model(gateway, states),
-        conversation_manager=ConversationManagerInfo(active=states["directory"] == "alive"),
+        conversation_manager=await _conversation_manager(gateway, states),
         tool_manager=ToolManagerInfo(active=False),
-        memory_provider=MemoryProviderInfo(initialized=states["checkpoints"] == "alive"),
+        memory_provider=MemoryProviderInfo(initialized=store_alive, provider_type="LanceDB" if store_alive else None),
         actors=states,
         nodes=[NodeInfo(**n) for n in nodes],
     )
 
 
+async def _conversation_manager(gateway: Gateway, states: dict[str, runtime.ActorState]) -> ConversationManagerInfo:
+    """The current session (the most recently active conversation) and the directory's counts."""
+    if states["checkpoints"] != "alive" or states["directory"] != "alive":
+        return ConversationManagerInfo(active=False)
+    store = gateway.system("checkpoints")
+    current = await runtime.call(store.most_recent_conversation)
+    total = (await runtime.call(store.get_conversation, current)).message_count if current else None
+    directory = await runtime.call(gateway.system("directory").stats)
+    return ConversationManagerInfo(
+        active=True,
+        current_session_id=current,
+        total_messages=total,
+        active_conversations=directory["active"],
+        max_active_conversations=directory["max_active"],
+    )
+
+
 @router.get("/system/status", response_model=SystemStatus)
-async def system_status(settings: SettingsDep, gateway: GatewayDep) -> SystemStatus:
+async def system_status(request: Request, settings: SettingsDep, gateway: GatewayDep) -> SystemStatus:
     states = await runtime.system_actor_states(settings.ray.namespace)
     core = _built(states)
     usage = None
@@ -95,7 +113,7 @@ async def system_status(settings: SettingsDep, gateway: GatewayDep) -> SystemSta
         status="active" if core else "degraded",
         runmode_status=None,
         continuous_mode=False,
-        streaming_active=False,
+        streaming_active=request.app.state.open_streams > 0,
         token_usage=usage,
         timestamp=datetime.now(UTC),
         initialization=InitializationInfo(core_initialized=core, fast_startup_enabled=True),

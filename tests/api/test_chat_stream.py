@@ -83,6 +83,19 @@ def test_cancel_stops_the_running_turn(ws: ClientConnection) -> None:
     assert until_end(ws)[-1]["event"] == "complete"
 
 
+def test_status_shows_streaming_while_a_turn_streams(ws: ClientConnection, client: httpx.Client) -> None:
+    """streaming_active is true while a turn is relayed to a client, false once it ended."""
+    send(ws, text="slow", model_id="sim-slow")
+    receive(ws)
+    assert client.get("/api/v1/system/status").json()["streaming_active"] is True
+    send(ws, type="cancel")
+    until_end(ws)
+    deadline = time.monotonic() + 5
+    while client.get("/api/v1/system/status").json()["streaming_active"]:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
 def test_a_second_socket_resumes_a_running_turn(server: Server, ws: ClientConnection) -> None:
     """Another socket resuming after seq N gets frames N+1… live; both sockets see the same complete."""
     send(ws, text="slow one", model_id="sim-slow")

@@ -36,12 +36,20 @@ def test_system_info_has_the_contract_keys(client: httpx.Client) -> None:
     ):
         assert key in body
     assert body["penguin_version"] == __version__
-    checkpoints_running = body["actors"]["checkpoints"] == "alive"
-    assert body["checkpoints_enabled"] is checkpoints_running
-    assert body["memory_provider"]["initialized"] is checkpoints_running
+    assert body["checkpoints_enabled"] is True and body["engine_available"] is True
+    assert body["memory_provider"] == {"initialized": True, "provider_type": "LanceDB"}
     assert len(body["nodes"]) == 1
     node = body["nodes"][0]
     assert node["alive"] and node["is_head"] and node["resources"]["CPU"] == 2.0
+
+
+def test_system_info_names_the_current_session(client: httpx.Client) -> None:
+    """The current session is the most recently active conversation, with its message count."""
+    chatted = client.post("/api/v1/chat/message", json={"text": "be current"}).json()
+    manager = client.get("/api/v1/system/info").json()["conversation_manager"]
+    assert manager["active"] is True
+    assert manager["current_session_id"] == chatted["conversation_id"] and manager["total_messages"] == 2
+    assert 1 <= manager["active_conversations"] <= manager["max_active_conversations"]
 
 
 def test_system_status_is_timely_and_truthful(client: httpx.Client) -> None:
