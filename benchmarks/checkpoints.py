@@ -15,7 +15,7 @@ size is measured in the same compacted state. Then, after one warm-up round,
 - ``create_checkpoint`` at the conversation's end
 - ``list_checkpoints(conversation_id)``
 - ``branch(mid)``: a new conversation from the middle checkpoint
-- ``append_messages`` of one message (context; includes the store's group-commit window)
+- ``append_messages`` of one message (context; durable when it returns, with any group-commit wait)
 - ``rollback(mid)``: back to the middle checkpoint
 
 after which the conversation is rolled back (untimed) to the checkpoint this
@@ -70,7 +70,8 @@ O1_TARGETED = ("create_checkpoint", "list_checkpoints", "rollback", "branch")
 OPERATIONS = ("create_checkpoint", "list_checkpoints", "rollback", "branch", "append_messages", "load_messages")
 NOTES = {
     "list_checkpoints": f"in memory; each sample is the mean of {LIST_BURST} back-to-back calls",
-    "append_messages": "context: one message; includes the 5 ms group-commit window",
+    "append_messages": "context: one message, durable on return; the store's default commit_window_s is"
+    f" {STORE_DEFAULTS['commit_window_s'].default} s",
     "load_messages": "context: O(n) by nature",
 }
 
@@ -335,6 +336,10 @@ def summarize(bench: Bench, sizes: Sequence[int]) -> dict[str, Any]:
     return results
 
 
+def ms(value: float) -> str:
+    return f"{value:.3f}" if value < 1 else f"{value:.2f}"
+
+
 def rows_cell(entry: dict[str, Any], sizes: Sequence[int]) -> str:
     lows = {entry["sizes"][str(n)]["rows_written_min"] for n in sizes}
     highs = {entry["sizes"][str(n)]["rows_written_max"] for n in sizes}
@@ -358,7 +363,7 @@ def markdown(report: dict[str, Any]) -> str:
         cells = [f"`{operation}`", rows_cell(entry, sizes)]
         for n in sizes:
             figures = entry["sizes"][str(n)]
-            cells.append(f"{figures['p50_ms']:.2f} / {figures['p95_ms']:.2f}")
+            cells.append(f"{ms(figures['p50_ms'])} / {ms(figures['p95_ms'])}")
         cells.append(f"{entry['ratio_p50_largest_over_smallest']:.2f}x")
         if "pass" not in entry:
             verdict = "n/a (O(n))"

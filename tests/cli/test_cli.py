@@ -127,3 +127,23 @@ def test_serve_run_with_a_config_file(tmp_path: Path) -> None:
         assert health.json()["ray"]["namespace"] == "penguin"
         run.process.send_signal(signal.SIGINT)
         run.process.wait(timeout=90)
+
+
+@pytest.mark.slow
+def test_a_server_restart_keeps_every_conversation(tmp_path: Path) -> None:
+    """Stopping the server and starting it on the same workspace keeps conversations, messages and the model."""
+    port = free_port()
+    command = [*CLI, "serve", "--port", str(port), "--no-dashboard", "--num-cpus", "1", "--workspace", str(tmp_path)]
+    base = f"http://127.0.0.1:{port}/api/v1"
+    with RunningProcess(command, env={"RAY_AUTH_MODE": "disabled"}) as first:
+        first.wait_for("Press Ctrl-C to stop.", timeout=120)
+        reply = httpx.post(f"{base}/chat/message", json={"text": "remember me"}, timeout=60).json()
+        assert httpx.post(f"{base}/models/load", json={"model_id": "claude-haiku"}, timeout=10).status_code == 200
+        before = httpx.get(f"{base}/conversations/{reply['conversation_id']}", timeout=10).json()
+        first.process.send_signal(signal.SIGTERM)
+        assert first.process.wait(timeout=90) == 0
+    with RunningProcess(command, env={"RAY_AUTH_MODE": "disabled"}) as second:
+        second.wait_for("Press Ctrl-C to stop.", timeout=120)
+        after = httpx.get(f"{base}/conversations/{reply['conversation_id']}", timeout=10).json()
+        assert after["messages"] == before["messages"] and len(after["messages"]) == 2
+        assert httpx.get(f"{base}/models/current", timeout=10).json()["id"] == "claude-haiku"
