@@ -211,15 +211,11 @@ class Bench:
             self.samples.setdefault(operation, {}).setdefault(size, []).append(sample)
 
 
-def message(i: int, seq_in_conversation: int) -> Message:
-    """A realistic message: a short user question, or a longer assistant reply."""
-    if i % 2 == 0:
-        text = f"Question {seq_in_conversation}: " + "how would I refactor this function to be testable? " * 4
-        return Message(role="user", content=text)
-    text = (
-        f"Answer {seq_in_conversation}: " + "Extract the side effects behind a small interface, then inject it. " * 12
-    )
-    return Message(role="assistant", content=text)
+def message(seq: int) -> Message:
+    """Message ``seq`` of a conversation: a short user question (even), or a longer assistant reply (odd)."""
+    if seq % 2 == 0:
+        return Message(role="user", content=f"Question {seq}: " + "how would I refactor this to be testable? " * 4)
+    return Message(role="assistant", content=f"Answer {seq}: " + "Extract the side effects, then inject them. " * 16)
 
 
 def build_batch(size: int) -> int:
@@ -231,7 +227,7 @@ async def build(store: CheckpointStore, size: int) -> Subject:
     start = time.perf_counter()
     batch = build_batch(size)
     record = await store.create_conversation(title=f"benchmark {size}")
-    messages = [message(i, i) for i in range(size)]
+    messages = [message(i) for i in range(size)]
     half = size // 2
     calls = 0
     mid: CheckpointRecord | None = None
@@ -258,7 +254,7 @@ async def run_round(bench: Bench, subjects: list[Subject], rng: random.Random, r
 
     for s in shuffled():
         messages = await bench.timed("load_messages", s.size, store.load_messages(s.conversation_id))
-        expected = [message(i, i).text() for i in (0, s.size // 2, s.size - 1)]
+        expected = [message(i).text() for i in (0, s.size // 2, s.size - 1)]
         got = [messages[i].text() for i in (0, s.size // 2, s.size - 1)] if len(messages) == s.size else []
         if got != expected:
             raise RuntimeError(f"conversation of size {s.size} loaded {len(messages)} messages, not the ones built")

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import asyncio
 import os
+from pathlib import Path
 from typing import Any, cast
 
 import ray
 
 from penguin_actors import runtime
-from penguin_actors.config import Settings
+from penguin_actors.config import Settings, ToolSettings
 from penguin_actors.conversation import Conversation, ConversationStorePort, DirectoryPort
 from penguin_actors.directory import ConversationDirectory
 from penguin_actors.engine import ModelsPort
 from penguin_actors.errors import NotFound, Unavailable
+from penguin_actors.tools import ToolResult
+from penguin_actors.types import ToolCall, ToolSpec
+from penguin_actors.workspace import Workspace
 
 CONVERSATION_PREFIX = "conv:"
 
@@ -44,6 +48,47 @@ class ActorProxy:
         return invoke
 
 
+def run_tool_task(name: str, arguments: dict[str, Any], workspace_root: str, settings: ToolSettings) -> ToolResult:
+    """A tool run as a Ray task: a pure function of (tool, arguments, workspace), in a scrubbed environment."""
+    from penguin_actors.tools import ToolContext, run_tool, safe_env
+
+    context = ToolContext(workspace=Workspace(Path(workspace_root)), settings=settings, env=safe_env(os.environ))
+    return run_tool(name, arguments, context)
+
+
+class RayToolRunner:
+    """Runs each tool call as a Ray task (never retried: tools are not idempotent); cancelling stops it."""
+
+    # The tool bounds its own run (timeout_s); this bounds a task that is stuck, e.g. waiting for a CPU.
+    GRACE_S = 30.0
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._task = ray.remote(num_cpus=1, max_retries=0)(run_tool_task)
+
+    def specs(self) -> list[ToolSpec]:
+        from penguin_actors.tools import tool_specs
+
+        return tool_specs(self.settings.tools)
+
+    async def run(self, call: ToolCall) -> ToolResult:
+        ref = self._task.remote(call.name, call.arguments, str(self.settings.workspace), self.settings.tools)
+        limit = self.settings.tools.timeout_s + self.GRACE_S
+        try:
+            result: ToolResult = await asyncio.wait_for(ref, limit)
+        except asyncio.CancelledError:
+            ray.cancel(ref, force=False)  # interrupts the task, whose tool then kills its process group
+            raise
+        except TimeoutError:
+            ray.cancel(ref, force=False)  # interrupts the task, whose tool then kills its process group
+            return ToolResult(status="error", output=f"{call.name} did not finish within {limit:g} s", duration_s=limit)
+        except ray.exceptions.RayError as exc:
+            return ToolResult(
+                status="error", output=f"{call.name} failed in its worker: {type(exc).__name__}", duration_s=0
+            )
+        return result
+
+
 class ConversationActor(Conversation):
     """``conv:<id>``: a Conversation whose store, models and directory are the system actors."""
 
@@ -56,6 +101,7 @@ class ConversationActor(Conversation):
             models=cast(ModelsPort, ActorProxy("models", namespace)),
             env=os.environ,
             directory=cast(DirectoryPort, ActorProxy("directory", namespace)),
+            tools=RayToolRunner(settings),
         )
 
 

@@ -29,7 +29,7 @@ import math
 import secrets
 import time
 from collections import defaultdict
-from collections.abc import Callable, Container, Sequence
+from collections.abc import AsyncIterator, Callable, Container, Sequence
 from dataclasses import dataclass, field
 
 import msgpack
@@ -208,7 +208,7 @@ class CheckpointStore:
         await self._ensure_open()
         title = _clean(title, "title") or DEFAULT_TITLE
         model_id = _clean(model_id, "model_id")
-        async with self._write_lock:
+        async with self._writing():
             now = self._clock()
             conversation_id = _new_id("conv_", self._conversations)
             lineage = LineageRecord(id=_new_id("lin_", self._lineages), conversation_id=conversation_id, created_at=now)
@@ -264,7 +264,7 @@ class CheckpointStore:
             changes["model_id"] = None
         elif model_id is not None:
             changes["model_id"] = _clean(model_id, "model_id")
-        async with self._write_lock:
+        async with self._writing():
             record = self._require(conversation_id)
             if not changes:
                 return record
@@ -279,7 +279,7 @@ class CheckpointStore:
         A branch of it keeps working: the messages the branch shares with it stay.
         """
         await self._ensure_open()
-        async with self._write_lock:
+        async with self._writing():
             self._require(conversation_id)
             await self._backend.delete_conversation(conversation_id)
             del self._conversations[conversation_id]
@@ -323,7 +323,7 @@ class CheckpointStore:
         while self._pending:
             if self._commit_window_s > 0:
                 await asyncio.sleep(self._commit_window_s)
-            async with self._write_lock:
+            async with self._writing():
                 batch, self._pending = self._pending, []
                 try:
                     await self._commit(batch)
@@ -369,6 +369,12 @@ class CheckpointStore:
         for item, count in accepted:
             if not item.future.done():
                 item.future.set_result(count)
+
+    @contextlib.asynccontextmanager
+    async def _writing(self) -> AsyncIterator[None]:
+        """The write lock; every write counts toward the next background compaction."""
+        async with self._write_lock:
+            yield
         self._batches_since_optimize += 1
         if self._batches_since_optimize >= self._optimize_every:
             self._start_optimize()
@@ -386,7 +392,7 @@ class CheckpointStore:
         await self._ensure_open()
         if kind not in ("auto", "manual"):
             raise Invalid(f"kind must be 'auto' or 'manual', not {kind!r}: branch() and rollback() record the others")
-        async with self._write_lock:
+        async with self._writing():
             record = self._require(conversation_id)
             checkpoint = self._checkpoint_at(
                 record.id, record.lineage_id, record.message_count, kind, name=name, description=description
@@ -417,7 +423,7 @@ class CheckpointStore:
         nothing is lost: rolling back to the returned checkpoint restores where it was.
         """
         await self._ensure_open()
-        async with self._write_lock:
+        async with self._writing():
             target = self._require_checkpoint(checkpoint_id)
             record = self._conversations.get(target.conversation_id)
             if record is None:
@@ -460,7 +466,7 @@ class CheckpointStore:
         """
         await self._ensure_open()
         name = _clean(name, "name")
-        async with self._write_lock:
+        async with self._writing():
             target = self._require_checkpoint(checkpoint_id)
             self._ranges(target.lineage_id, target.seq)  # Conflict if its messages are gone
             source = self._conversations.get(target.conversation_id)
@@ -512,7 +518,7 @@ class CheckpointStore:
         """
         await self._ensure_open()
         policy = self._settings.checkpoints
-        async with self._write_lock:
+        async with self._writing():
             now = self._clock() if now is None else now
             keep_after = now - policy.retention_hours * HOUR_S
             drop_before = now - policy.max_age_days * DAY_S

@@ -138,6 +138,7 @@ class LimitSettings(Section):
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     max_upload_bytes: int = Field(20 * 1024 * 1024, ge=1024)
     max_context_file_bytes: int = Field(256 * 1024, ge=1024)
+    allow_text_uploads: bool = Field(False, description="accept UTF-8 text uploads as well as images")
     ws_max_frame_bytes: int = Field(1024 * 1024, ge=1024)
     turn_timeout_s: float = Field(600, gt=0)
 

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
 from penguin_actors.config import Settings
-from penguin_actors.engine import Engine, ModelsPort, StorePort
+from penguin_actors.engine import Engine, ModelsPort, StorePort, ToolRunner, tool_errors, unanswered_calls
 from penguin_actors.errors import Conflict, NotFound, Unavailable
 from penguin_actors.records import CheckpointRecord, ConversationRecord
 from penguin_actors.turn import Frame, Turn
@@ -58,13 +58,14 @@ class Conversation:
         *,
         env: Mapping[str, str],
         directory: DirectoryPort | None = None,
+        tools: ToolRunner | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.id = conversation_id
         self.settings = settings
         self.store = store
         self.directory = directory
-        self.engine = Engine(settings, store, models, env)
+        self.engine = Engine(settings, store, models, env, tools)
         self.history: list[Message] = []
         self.record: ConversationRecord | None = None
         self._clock = clock
@@ -82,6 +83,13 @@ class Conversation:
         """Load the record and history from the store and start the turn runner; returns the message count."""
         self.record = await self.store.get_conversation(self.id)
         self.history = await self.store.load_messages(self.id)
+        unanswered = unanswered_calls(self.history)
+        if unanswered:  # the server stopped while these tools ran: say so, so the history stays valid
+            results = tool_errors(
+                unanswered, "The outcome of this tool call is unknown: the server stopped while it ran."
+            )
+            await self.store.append_messages(self.id, results)
+            self.history.extend(results)
         self._tasks = [asyncio.create_task(self._run_turns()), asyncio.create_task(self._watch_idle())]
         return len(self.history)
 
@@ -100,6 +108,13 @@ class Conversation:
         marker = await self.store.rollback(checkpoint_id)
         await self.reload()
         return marker
+
+    async def add_context_file(self, user_path: str) -> dict[str, Any]:
+        """Add a file of ``context/`` to the conversation as a pinned context message (never during a turn)."""
+        if self.busy:
+            raise Conflict(f"conversation {self.id} is running a turn: load the file when it has ended")
+        path = await self.engine.add_context_file(self.id, self.history, user_path)
+        return {"file_path": path, "message_count": len(self.history)}
 
     async def prepare_passivate(self) -> bool:
         """Stop taking turns if idle; False (and nothing changes) while a turn runs or waits."""

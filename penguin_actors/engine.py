@@ -24,6 +24,7 @@ from penguin_actors.models.base import ModelProvider
 from penguin_actors.models.prompt import fit_to_window
 from penguin_actors.models.providers import make_provider
 from penguin_actors.models.retry import stream_with_retry
+from penguin_actors.tools import ToolResult
 from penguin_actors.turn import Turn
 from penguin_actors.types import (
     ContentPart,
@@ -35,10 +36,12 @@ from penguin_actors.types import (
     TextPart,
     ToolCall,
     ToolCallEvent,
+    ToolSpec,
     TurnRequest,
     Usage,
     UsageEvent,
 )
+from penguin_actors.uploads import CONTEXT_DIR
 from penguin_actors.workspace import Workspace
 
 log = logging.getLogger(__name__)
@@ -52,6 +55,14 @@ DEFAULT_SYSTEM_PROMPT = (
 class StorePort(Protocol):
     async def append_messages(self, conversation_id: str, messages: list[Message], *, checkpoint: bool = False) -> int:
         """Durable when it returns; ``checkpoint`` also records an automatic checkpoint after them."""
+
+
+class ToolRunner(Protocol):
+    """Runs one tool call to its end (a Ray task in production); cancelling the await stops it."""
+
+    def specs(self) -> list[ToolSpec]: ...
+
+    async def run(self, call: ToolCall) -> ToolResult: ...
 
 
 class ModelsPort(Protocol):
@@ -74,6 +85,7 @@ class Progress:
     step_text: list[str] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     action_results: list[dict[str, Any]] = field(default_factory=list)
+    unanswered: list[ToolCall] = field(default_factory=list)  # journaled calls still without a result
     stop_reason: str = "end_turn"
 
     def end_step(self, usage: Usage) -> None:
@@ -97,10 +109,18 @@ class Progress:
 class Engine:
     """Runs turns for one conversation process; providers (SDK clients) are built once per model."""
 
-    def __init__(self, settings: Settings, store: StorePort, models: ModelsPort, env: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        store: StorePort,
+        models: ModelsPort,
+        env: Mapping[str, str],
+        tools: ToolRunner | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.models = models
+        self.tools = tools
         self.env = env
         self.workspace = Workspace(settings.workspace)
         self._unchecked = 0  # messages committed since the last automatic checkpoint
@@ -123,7 +143,7 @@ class Engine:
         try:
             model = await self.models.get(request.model_id or model_id)
             progress.model = model
-            await self._commit(turn, history, self.request_messages(request, model))
+            await self._commit(turn.conversation_id, history, self.request_messages(request, model))
             turn.emit("start", {"model": model.id, "model_name": model.name})
             await self._loop(turn, request, history, model, progress)
         except PenguinError as exc:
@@ -134,7 +154,10 @@ class Engine:
                 return
             if progress.step_text:
                 partial = Message(role="assistant", content="".join(progress.step_text))
-                await self._commit(turn, history, [partial])
+                await self._commit(turn.conversation_id, history, [partial])
+            if progress.unanswered:  # keep the history valid: every tool call gets a result
+                reason = f"The tool call was {turn.cancel_reason} before it finished."
+                await self._commit(turn.conversation_id, history, tool_errors(progress.unanswered, reason))
             progress.stop_reason = turn.cancel_reason
             turn.emit("complete", progress.complete_data())
 
@@ -142,22 +165,48 @@ class Engine:
         self, turn: Turn, request: TurnRequest, history: list[Message], model: ModelConfig, progress: Progress
     ) -> None:
         provider = self.provider(model)
-        while progress.iterations < request.max_iterations:
+        conversation_id = turn.conversation_id
+        while True:
             progress.iterations += 1
             calls, step_usage = await self._model_call(turn, provider, model, history, progress)
-            text = "".join(progress.step_text)
-            await self._commit(turn, history, [Message(role="assistant", content=text, tool_calls=calls)])
+            reply = Message(role="assistant", content="".join(progress.step_text), tool_calls=calls)
+            await self._commit(conversation_id, history, [reply])  # journals the calls before they run
             progress.end_step(step_usage)
-            await self.models.record_usage(turn.conversation_id, model.id, step_usage)
+            await self.models.record_usage(conversation_id, model.id, step_usage)
             if not calls:
                 break
-            # Tools arrive with the tool runner; until then a call is answered as unavailable.
-            results = [unavailable_tool_result(call) for call in calls]
-            progress.action_results += [_action(call, result) for call, result in zip(calls, results, strict=True)]
-            await self._commit(turn, history, results)
-        else:
-            progress.stop_reason = "max_iterations"
+            progress.unanswered = list(calls)
+            results = [await self._run_tool(turn, call, progress) for call in calls]
+            await self._commit(conversation_id, history, results)
+            progress.unanswered = []
+            if progress.iterations >= request.max_iterations:
+                note = f"\n\n[Stopped after {progress.iterations} model calls: max_iterations was reached.]"
+                turn.add_token(note)
+                progress.response.append(note)
+                await self._commit(conversation_id, history, [Message(role="assistant", content=note.strip())])
+                progress.stop_reason = "max_iterations"
+                break
         turn.emit("complete", progress.complete_data())
+
+    async def _run_tool(self, turn: Turn, call: ToolCall, progress: Progress) -> Message:
+        """Run one call, with ``action`` events when it starts and ends; its result as a tool message."""
+        turn.emit("action", {"id": call.id, "action": call.name, "status": "started", "arguments": call.arguments})
+        if self.tools is None:
+            result = ToolResult(status="error", output=f"Tool {call.name!r} is not available.", duration_s=0.0)
+        else:
+            result = await self.tools.run(call)
+        action = {
+            "id": call.id,
+            "action": call.name,
+            "status": result.status,
+            "arguments": call.arguments,
+            "result": result.output,
+            "duration_s": round(result.duration_s, 3),
+        }
+        turn.emit("action", action)
+        progress.action_results.append(action)
+        progress.unanswered.remove(call)
+        return Message(role="tool", tool_call_id=call.id, content=result.output, is_error=result.status == "error")
 
     async def _model_call(
         self, turn: Turn, provider: ModelProvider, model: ModelConfig, history: list[Message], progress: Progress
@@ -168,6 +217,7 @@ class Engine:
             model=model.provider_model,
             messages=window,
             system=system,
+            tools=self.tools.specs() if self.tools is not None else [],
             max_tokens=model.max_tokens,
             temperature=model.temperature,
         )
@@ -204,13 +254,21 @@ class Engine:
             image = ImagePart(media_type=media_type, data=base64.b64encode(data).decode("ascii"))
         return ([context_message(files)] if files else []) + [user_message(request, image)]
 
-    async def _commit(self, turn: Turn, history: list[Message], messages: list[Message]) -> None:
+    async def add_context_file(self, conversation_id: str, history: list[Message], user_path: str) -> str:
+        """Commit a file of the workspace's ``context/`` folder as a pinned context message; its path."""
+        path, text = self.workspace.read_text(
+            user_path, limit=self.settings.limits.max_context_file_bytes, under=CONTEXT_DIR
+        )
+        await self._commit(conversation_id, history, [context_message([(path, text)])])
+        return path
+
+    async def _commit(self, conversation_id: str, history: list[Message], messages: list[Message]) -> None:
         """Persist, then remember; an automatic checkpoint every ``frequency`` messages at a consistent point."""
         self._unchecked += len(messages)
         last = messages[-1]
         consistent = not (last.role == "assistant" and last.tool_calls)  # never between a call and its result
         due = consistent and self._unchecked >= self.settings.checkpoints.frequency
-        await self.store.append_messages(turn.conversation_id, messages, checkpoint=due)
+        await self.store.append_messages(conversation_id, messages, checkpoint=due)
         if due:
             self._unchecked = 0
         history.extend(messages)
@@ -235,22 +293,19 @@ def context_message(files: list[tuple[str, str]]) -> Message:
     return Message(role="user", pinned=True, content="Context files:\n\n" + "\n\n".join(sections))
 
 
-def unavailable_tool_result(call: ToolCall) -> Message:
-    return Message(
-        role="tool",
-        tool_call_id=call.id,
-        is_error=True,
-        content=f"Tool {call.name!r} is not available on this server.",
-    )
+def tool_errors(calls: list[ToolCall], reason: str) -> list[Message]:
+    """Error results for calls that got none, so the history stays valid for every provider."""
+    return [Message(role="tool", tool_call_id=call.id, is_error=True, content=reason) for call in calls]
 
 
-def _action(call: ToolCall, result: Message) -> dict[str, Any]:
-    return {
-        "action": call.name,
-        "arguments": call.arguments,
-        "result": result.text(),
-        "status": "error" if result.is_error else "completed",
-    }
+def unanswered_calls(history: list[Message]) -> list[ToolCall]:
+    """Tool calls of the last assistant message that calls tools, which no tool message answers."""
+    for index in range(len(history) - 1, -1, -1):
+        message = history[index]
+        if message.role == "assistant" and message.tool_calls:
+            answered = {m.tool_call_id for m in history[index + 1 :] if m.role == "tool"}
+            return [call for call in message.tool_calls if call.id not in answered]
+    return []
 
 
 def error_data(exc: PenguinError) -> dict[str, Any]:

@@ -31,6 +31,13 @@ class ConversationLost(Unavailable):
 
     code = "conversation_lost"
 
+    @classmethod
+    def of(cls, conversation_id: str) -> ConversationLost:
+        return cls(
+            f"conversation {conversation_id} stopped during the turn; its acknowledged messages are kept: "
+            "send the message again"
+        )
+
 
 class Gateway:
     def __init__(self, settings: Settings) -> None:
@@ -88,10 +95,7 @@ class Gateway:
             result: dict[str, Any] = await runtime.call(handle.wait, turn_id)
         except Unavailable:
             self.forget(conversation_id)
-            raise ConversationLost(
-                f"conversation {conversation_id} stopped during the turn; its acknowledged messages are kept: "
-                "send the message again"
-            ) from None
+            raise ConversationLost.of(conversation_id) from None
         return result
 
     async def events(self, conversation_id: str, turn_id: str, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
@@ -106,7 +110,4 @@ class Gateway:
             raise
         except ray.exceptions.RayActorError:
             self.forget(conversation_id)
-            raise ConversationLost(
-                f"conversation {conversation_id} stopped during the turn; its acknowledged messages are kept: "
-                "send the message again"
-            ) from None
+            raise ConversationLost.of(conversation_id) from None

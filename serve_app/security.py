@@ -48,16 +48,30 @@ async def require_api_key(conn: HTTPConnection) -> None:
 
 
 class BodySizeLimit:
-    """Answer 413 to an HTTP request whose body exceeds ``max_bytes``, declared or streamed."""
+    """Answer 413 to an HTTP request whose body exceeds its limit, declared or streamed.
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    ``max_bytes`` applies everywhere but the paths named in ``per_path`` (uploads).
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, per_path: dict[str, int] | None = None) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.default_bytes = max_bytes
+        self.per_path = per_path or {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.per_path.get(scope["path"], self.default_bytes)
+        await _Limited(self.app, limit)(scope, receive, send)
+
+
+class _Limited:
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             await self._reject(scope, receive, send)
@@ -76,14 +90,18 @@ class BodySizeLimit:
         await self.app(scope, counting_receive, send)
 
     def _message(self) -> str:
-        return f"request body over {self.max_bytes} bytes: send less, or raise limits.max_body_bytes"
+        return f"request body over {self.max_bytes} bytes: send less, or raise the limit in settings.limits"
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         await error_response(413, "too_large", self._message())(scope, receive, send)
 
 
 def install_security(app: FastAPI, settings: Settings) -> None:
-    app.add_middleware(BodySizeLimit, max_bytes=settings.limits.max_body_bytes)
+    # An upload's multipart body carries a little framing besides the file itself.
+    upload_bytes = settings.limits.max_upload_bytes + 64 * 1024
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.limits.max_body_bytes, per_path={"/api/v1/upload": upload_bytes}
+    )
     if settings.server.cors_origins:
         cors: dict[str, Any] = {
             "allow_origins": settings.server.cors_origins,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request
 
 from penguin_actors import __version__, runtime
 from penguin_actors.gateway import Gateway
+from penguin_actors.tools import tool_specs
 from serve_app.deps import GatewayDep, SettingsDep
 from serve_app.routes import api_routes
 from serve_app.schemas import (
@@ -71,13 +72,14 @@ async def system_info(settings: SettingsDep, gateway: GatewayDep) -> SystemInfo:
         runtime.system_actor_states(settings.ray.namespace), asyncio.to_thread(runtime.cluster_nodes)
     )
     store_alive = states["checkpoints"] == "alive"
+    tools = tool_specs(settings.tools)
     return SystemInfo(
         penguin_version=__version__,
         engine_available=states["directory"] == "alive" and store_alive,
         checkpoints_enabled=settings.checkpoints.enabled and store_alive,
         current_model=await _current_model(gateway, states),
         conversation_manager=await _conversation_manager(gateway, states),
-        tool_manager=ToolManagerInfo(active=False),
+        tool_manager=ToolManagerInfo(active=bool(tools), total_tools=len(tools)),
         memory_provider=MemoryProviderInfo(initialized=store_alive, provider_type="LanceDB" if store_alive else None),
         actors=states,
         nodes=[NodeInfo(**n) for n in nodes],

@@ -1,0 +1,38 @@
+"""Files: uploads (images for vision models) and the workspace's context files."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter, UploadFile
+
+from penguin_actors.uploads import list_context_files, save_upload
+from penguin_actors.workspace import Workspace
+from serve_app.deps import GatewayDep, SettingsDep
+from serve_app.routes.checkpoints import current_conversation
+from serve_app.schemas import ContextFile, ContextFileList, ContextLoadRequest, ContextLoadResult, UploadResponse
+
+router = APIRouter(tags=["files"])
+
+
+@router.post("/upload", response_model=UploadResponse, status_code=201)
+async def upload(file: UploadFile, settings: SettingsDep) -> UploadResponse:
+    # The body was capped at limits.max_upload_bytes while it arrived (security.BodySizeLimit).
+    data = await file.read()
+    saved = await asyncio.to_thread(
+        save_upload, Workspace(settings.workspace), file.filename or "upload", data, settings.limits
+    )
+    return UploadResponse(**saved)
+
+
+@router.get("/context-files", response_model=ContextFileList)
+async def context_files(settings: SettingsDep) -> ContextFileList:
+    files = await asyncio.to_thread(list_context_files, Workspace(settings.workspace))
+    return ContextFileList(files=[ContextFile(**f) for f in files])
+
+
+@router.post("/context-files/load", response_model=ContextLoadResult)
+async def load_context_file(body: ContextLoadRequest, gateway: GatewayDep) -> ContextLoadResult:
+    conversation_id = await current_conversation(gateway, body.conversation_id)
+    loaded = await gateway.call(conversation_id, "add_context_file", body.file_path)
+    return ContextLoadResult(conversation_id=conversation_id, **loaded)
