@@ -47,9 +47,26 @@ from penguin_actors.workspace import Workspace
 log = logging.getLogger(__name__)
 
 DEFAULT_SYSTEM_PROMPT = (
-    "You are Penguin, a software engineering assistant. You work inside the user's workspace "
-    "and answer precisely and concisely. Use Markdown for structure and fenced code blocks for code."
+    "You are Penguin, a software engineering assistant. You work inside the user's workspace, "
+    "{workspace}, and answer precisely and concisely. Use Markdown for structure and fenced code "
+    "blocks for code."
 )
+TOOLS_PROMPT = (
+    " You can call tools to read, search and change the workspace's files{code}. Paths are relative "
+    "to the workspace and cannot leave it. Look before you change: read a file before editing it, and "
+    "say what you changed."
+)
+
+
+def system_prompt(settings: Settings, tools: list[ToolSpec]) -> str:
+    """The configured system prompt, or the built-in one naming the workspace and the tools."""
+    if settings.agent.system_prompt:
+        return settings.agent.system_prompt
+    prompt = DEFAULT_SYSTEM_PROMPT.format(workspace=settings.workspace)
+    if tools:
+        runs_code = any(t.name == "execute_command" for t in tools)
+        prompt += TOOLS_PROMPT.format(code=" and to run commands and Python there" if runs_code else "")
+    return prompt
 
 
 class StorePort(Protocol):
@@ -211,13 +228,14 @@ class Engine:
     async def _model_call(
         self, turn: Turn, provider: ModelProvider, model: ModelConfig, history: list[Message], progress: Progress
     ) -> tuple[list[ToolCall], Usage]:
-        system = self.settings.agent.system_prompt or DEFAULT_SYSTEM_PROMPT
+        tools = self.tools.specs() if self.tools is not None else []
+        system = system_prompt(self.settings, tools)
         window = fit_to_window(history, system=system, context_window=model.context_window, reserve=model.max_tokens)
         request = ModelRequest(
             model=model.provider_model,
             messages=window,
             system=system,
-            tools=self.tools.specs() if self.tools is not None else [],
+            tools=tools,
             max_tokens=model.max_tokens,
             temperature=model.temperature,
         )

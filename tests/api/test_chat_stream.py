@@ -202,6 +202,21 @@ def test_killed_actor_mid_turn_reports_error_and_loses_nothing(ws: ClientConnect
     assert messages[1]["content"] == first[-1]["data"]["response"]
 
 
+def test_provider_failure_mid_stream(ws: ClientConnection, client: httpx.Client, llm: FakeLLM) -> None:
+    """A provider connection cut mid-stream ends the turn with an error event; the message stays; chat goes on."""
+    llm.script(Reply.dropped(after=3, text="one two three four five six"))
+    send(ws, text="doomed", model_id="fake-openai")
+    frames = until_end(ws)
+    assert [f["event"] for f in frames][:2] == ["start", "token"]
+    assert frames[-1]["event"] == "error" and frames[-1]["data"]["code"] == "provider_error"
+    conversation = frames[-1]["conversation_id"]
+    llm.script(Reply(text="back again"))
+    send(ws, text="retry", model_id="fake-openai", conversation_id=conversation)
+    assert until_end(ws)[-1]["data"]["response"] == "back again"
+    users = [m["content"] for m in client.get(f"/api/v1/conversations/{conversation}").json()["messages"]]
+    assert users[0] == "doomed" and users[-2:] == ["retry", "back again"]
+
+
 def test_passivated_conversation_keeps_its_history(ws: ClientConnection, llm: FakeLLM) -> None:
     """After its actor is passivated, the conversation re-activates with the whole history."""
     send(ws, text="remember the word zebra", model_id="fake-openai")

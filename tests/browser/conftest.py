@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.support import Server
 
@@ -26,6 +26,9 @@ CHROMIUM_ARGS = [
 ]
 DESKTOP = {"width": 1280, "height": 800}
 DEFAULT_MODEL = "sim"  # the session server's default; tests that pick another model put it back
+TIMEOUT_MS = 30_000  # generous: a loaded CI machine can be slow; a passing test never waits for it
+
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 @pytest.fixture(scope="package")
@@ -49,7 +52,7 @@ def page_errors() -> list[str]:
 def page(browser: Browser, server: Server, page_errors: list[str]) -> Iterator[Page]:
     """A page in its own context (own localStorage), at desktop size, with the server as base URL."""
     context = browser.new_context(viewport=DESKTOP, base_url=server.base_url)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(TIMEOUT_MS)
     page = context.new_page()
     page.on("console", lambda message: page_errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: page_errors.append(f"uncaught: {error}"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 from penguin_actors.checkpoints import CheckpointStore
@@ -105,3 +106,18 @@ async def test_cleanup_never_loses_a_reachable_message(make_kit: Callable[..., S
     again, _ = kit.new_store()
     for conversation_id, history in expected.items():
         assert texts(await again.load_messages(conversation_id)) == history
+
+
+async def test_cleanup_also_runs_on_a_schedule(make_kit: Callable[..., StoreKit]) -> None:
+    """Every checkpoints.cleanup_interval_s the store applies the retention policy by itself."""
+    kit = make_kit(
+        {"checkpoints.retention_hours": 1, "checkpoints.max_age_days": 1, "checkpoints.cleanup_interval_s": 0.05}
+    )
+    record = await conversation_with(kit.store, 1)
+    await kit.store.create_checkpoint(record.id, kind="auto")
+    kit.clock.advance(days=2)
+    for _ in range(100):
+        if not await kit.store.list_checkpoints():
+            break
+        await asyncio.sleep(0.02)
+    assert await kit.store.list_checkpoints() == []
