@@ -18,6 +18,7 @@ import ray
 
 from penguin_actors.config import Settings
 from penguin_actors.errors import PenguinError, Unavailable
+from penguin_actors.ray_auth import choose_ray_auth_mode
 
 log = logging.getLogger(__name__)
 
@@ -43,16 +44,6 @@ SYSTEM_ACTORS: tuple[SystemActor, ...] = (
     SystemActor("tasks", "TaskEngine", None),
     SystemActor("directory", "ConversationDirectory", "penguin_actors.actors:DirectoryActor"),
 )
-
-
-def set_ray_auth_mode(settings: Settings) -> str:
-    """Set ``RAY_AUTH_MODE`` on purpose before Ray starts; an explicit environment value wins.
-
-    Ray 2.59+ turns token authentication on for new local clusters; processes that
-    join one (``ray start --address``, ``ray.init(address=...)``) need the same
-    mode and the token (``~/.ray/auth_token`` or ``RAY_AUTH_TOKEN``).
-    """
-    return os.environ.setdefault("RAY_AUTH_MODE", settings.ray.auth_mode)
 
 
 def check_reachable(address: str, timeout_s: float) -> None:
@@ -83,8 +74,8 @@ class Connection:
 
 def connect(settings: Settings) -> Connection:
     """Start a local Ray or join ``settings.ray.address`` (or ``RAY_ADDRESS``)."""
-    set_ray_auth_mode(settings)
     address = settings.ray.address or os.environ.get("RAY_ADDRESS") or None
+    choose_ray_auth_mode(settings, joining=bool(address))  # too late if Ray is loaded: callers do it first
     if address:
         check_reachable(address, settings.ray.connect_timeout_s)
         try:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from penguin_actors import __version__
 from penguin_actors.config import Settings, load_settings
 from penguin_actors.errors import ConfigError, PenguinError, Unavailable
+from penguin_actors.ray_auth import choose_ray_auth_mode
 
 if TYPE_CHECKING:  # Ray is imported only by the commands that need it, so errors print fast
     from penguin_actors.runtime import Connection
@@ -126,6 +127,9 @@ def _serve(settings: Settings) -> int:
         print(f"penguin-actors: {exc.message}", file=sys.stderr)
         return EXIT_USAGE
 
+    joining = bool(settings.ray.address or os.environ.get("RAY_ADDRESS"))
+    choose_ray_auth_mode(settings, joining=joining)  # before `import ray`, which reads it
+
     import ray
     from ray import serve
 
@@ -184,6 +188,7 @@ def _announce(settings: Settings, connection: Connection, model: str) -> None:
 
 
 def _status(settings: Settings) -> int:
+    choose_ray_auth_mode(settings, joining=True)  # before `import ray`, which reads it
     import ray
     from ray import serve
 

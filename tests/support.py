@@ -70,9 +70,10 @@ class Server:
 class RunningProcess:
     """A child process whose output is collected in the background; always stopped on exit."""
 
-    def __init__(self, command: list[str], env: dict[str, str] | None = None) -> None:
+    def __init__(self, command: list[str], env: dict[str, str] | None = None, *, inherit: bool = True) -> None:
+        """``env`` adds to this process's environment, or with ``inherit=False`` replaces it."""
         self.command = command
-        self.env = os.environ | (env or {})
+        self.env = (dict(os.environ) if inherit else {}) | (env or {})
         self.lines: queue.Queue[str] = queue.Queue()
         self._seen: list[str] = []
 

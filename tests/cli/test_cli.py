@@ -147,3 +147,24 @@ def test_a_server_restart_keeps_every_conversation(tmp_path: Path) -> None:
         after = httpx.get(f"{base}/conversations/{reply['conversation_id']}", timeout=10).json()
         assert after["messages"] == before["messages"] and len(after["messages"]) == 2
         assert httpx.get(f"{base}/models/current", timeout=10).json()["id"] == "claude-haiku"
+
+
+@pytest.mark.slow
+def test_default_ray_token_authentication(tmp_path: Path) -> None:
+    """With RAY_AUTH_MODE unset (the default), Ray starts with token auth, makes its token, and serves."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "RAY_AUTH_MODE"} | {"HOME": str(tmp_path / "home")}
+    command = [*CLI, "serve", "--port", str(port), "--no-dashboard", "--num-cpus", "1", "--workspace", str(tmp_path)]
+    with RunningProcess(command, env=env, inherit=False) as server:
+        server.wait_for("Press Ctrl-C to stop.", timeout=120)
+        assert httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=10).json()["status"] == "healthy"
+        assert (tmp_path / "home" / ".ray" / "auth_token").is_file()
+        address = re.search(r"ray\s+(\S+:\d+)", server.output())
+        assert address
+        status = subprocess.run(
+            [*CLI, "status", "--address", address.group(1)], capture_output=True, text=True, env=env, timeout=90
+        )
+        assert status.returncode == 0, status.stderr
+        assert re.search(r"models\s+ModelRegistry\s+alive", status.stdout)
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=90) == 0
