@@ -25,17 +25,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import secrets
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Container, Sequence
 from dataclasses import dataclass, field
 
 import msgpack
 
 from penguin_actors.config import Settings
-from penguin_actors.errors import Conflict, Invalid, NotFound, Unavailable
+from penguin_actors.errors import Invalid, NotFound, Unavailable
+from penguin_actors.lineage import expired_checkpoints, message_ranges, unreachable_lineages
 from penguin_actors.records import (
     CHECKPOINT_KINDS,
     BranchOrigin,
@@ -52,8 +51,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TITLE = "New conversation"
 MAX_PAGE = 1000
-HOUR_S = 3600.0
-DAY_S = 86400.0
 
 
 @dataclass
@@ -504,36 +501,15 @@ class CheckpointStore:
         return CheckpointStats(total=len(self._checkpoints), **counts)
 
     async def cleanup(self, now: float | None = None) -> int:
-        """Apply the retention policy to ``auto`` checkpoints; the number of checkpoints deleted.
+        """Apply the retention policy (``lineage.expired_checkpoints``); the number of checkpoints deleted.
 
-        - younger than ``retention_hours``: all kept;
-        - older than ``max_age_days``: all deleted;
-        - in between, thinned: of each conversation's auto checkpoints created in
-          the same clock hour (``floor(created_at / 3600)``), only the newest is
-          kept. Buckets are fixed clock hours, so thinning is stable: running it
-          again deletes nothing more until checkpoints pass ``max_age_days``.
-
-        Manual, branch and rollback checkpoints are always kept. Afterwards the
-        messages of lineages that no conversation or kept checkpoint reaches are deleted.
+        Afterwards the messages of lineages that no conversation or kept checkpoint
+        reaches are deleted.
         """
         await self._ensure_open()
-        policy = self._settings.checkpoints
         async with self._writing():
             now = self._clock() if now is None else now
-            keep_after = now - policy.retention_hours * HOUR_S
-            drop_before = now - policy.max_age_days * DAY_S
-            doomed: list[str] = []
-            buckets: dict[tuple[str, int], list[CheckpointRecord]] = defaultdict(list)
-            for checkpoint in self._checkpoints.values():
-                if checkpoint.kind != "auto" or checkpoint.created_at > keep_after:
-                    continue
-                if checkpoint.created_at < drop_before:
-                    doomed.append(checkpoint.id)
-                else:
-                    buckets[(checkpoint.conversation_id, math.floor(checkpoint.created_at / HOUR_S))].append(checkpoint)
-            for group in buckets.values():
-                group.sort(key=lambda c: (c.created_at, self._order[c.id]))
-                doomed.extend(c.id for c in group[:-1])
+            doomed = expired_checkpoints(self._checkpoints.values(), self._order, now, self._settings.checkpoints)
             if not doomed:
                 return 0
             deleted = await self._backend.delete_checkpoints(doomed)
@@ -603,35 +579,13 @@ class CheckpointStore:
             self._order.pop(checkpoint_id, None)
 
     def _ranges(self, lineage_id: str, seq: int) -> list[MessageRange]:
-        """The ``(lineage, start, end)`` ranges of messages ``[0, seq)`` along the lineage's chain, oldest first."""
-        ranges: list[MessageRange] = []
-        end: int = seq
-        current: str | None = lineage_id
-        seen: set[str] = set()
-        while current is not None and end > 0:
-            lineage = self._lineages.get(current)
-            if lineage is None or current in seen:
-                raise Conflict(f"the messages of lineage {current} are no longer stored", lineage_id=current)
-            seen.add(current)
-            start = min(lineage.fork_seq, end)
-            if end > start:
-                ranges.append((current, start, end))
-            end, current = start, lineage.parent_lineage
-        ranges.reverse()
-        return ranges
+        return message_ranges(self._lineages, lineage_id, seq)
 
     async def _collect_garbage(self) -> int:
         """Delete lineages (and their messages) that no conversation or checkpoint reaches; how many."""
-        reachable: set[str] = set()
         roots = [c.lineage_id for c in self._conversations.values()]
         roots += [c.lineage_id for c in self._checkpoints.values()]
-        for root in roots:
-            current: str | None = root
-            while current is not None and current not in reachable:
-                reachable.add(current)
-                lineage = self._lineages.get(current)
-                current = lineage.parent_lineage if lineage else None
-        dead = [lineage_id for lineage_id in self._lineages if lineage_id not in reachable]
+        dead = unreachable_lineages(self._lineages, roots)
         if dead:
             # Lineage rows first: a crash in between leaves unreachable messages, never a lineage without its messages.
             await self._backend.delete_lineages(dead)
