@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from penguin_actors.config import Settings
 from penguin_actors.engine import Engine, ModelsPort, StorePort, ToolRunner, tool_errors, unanswered_calls
-from penguin_actors.errors import Conflict, NotFound, Unavailable
+from penguin_actors.errors import Conflict, NotFound, PenguinError, Unavailable
 from penguin_actors.records import CheckpointRecord, ConversationRecord
 from penguin_actors.turn import Frame, Turn
 from penguin_actors.types import Message, TurnRequest
@@ -228,7 +228,12 @@ class Conversation:
                 self._wake.clear()
                 await self._wake.wait()
             turn, request = self._queue.popleft()
-            model_id = self.record.model_id if self.record else None
+            try:  # re-read: the conversation's model (or title) may have changed since activation
+                self.record = await self.store.get_conversation(self.id)
+            except PenguinError as exc:
+                turn.emit("error", {"message": exc.message, "code": exc.code})
+                continue
+            model_id = self.record.model_id
             task = asyncio.create_task(self.engine.run(turn, request, self.history, model_id))
             self._current = (turn, task)
             try:

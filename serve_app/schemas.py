@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from penguin_actors.models.registry import ModelEntry
 from penguin_actors.types import ContentPart, MultitaskStrategy, Role, ToolCall
@@ -203,7 +203,18 @@ class ConversationCreate(Schema):
 
 
 class ConversationUpdate(Schema):
-    title: str = Field(min_length=1, max_length=200)
+    """Rename, set the conversation's own model, or (``"model_id": null``) go back to the default model."""
+
+    title: str | None = Field(None, min_length=1, max_length=200)
+    model_id: ModelId | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> ConversationUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give title, model_id, or both")
+        if "title" in self.model_fields_set and self.title is None:
+            raise ValueError("title may not be null")
+        return self
 
 
 class ConversationSummary(Schema):

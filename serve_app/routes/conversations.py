@@ -58,10 +58,19 @@ async def get_conversation(conversation_id: IdPath, gateway: GatewayDep) -> Conv
 
 
 @router.patch("/conversations/{conversation_id}", response_model=ConversationSummary)
-async def rename_conversation(
+async def update_conversation(
     conversation_id: IdPath, body: ConversationUpdate, gateway: GatewayDep
 ) -> ConversationSummary:
-    record = await call(gateway.system("checkpoints").update_conversation, conversation_id, title=body.title)
+    if body.model_id is not None:
+        await call(gateway.system("models").get, body.model_id)  # NotFound lists the valid ids
+    clear_model = "model_id" in body.model_fields_set and body.model_id is None
+    record = await call(
+        gateway.system("checkpoints").update_conversation,
+        conversation_id,
+        title=body.title,
+        model_id=body.model_id,
+        clear_model=clear_model,
+    )
     return ConversationSummary(**summary(record))
 
 

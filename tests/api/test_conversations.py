@@ -50,6 +50,20 @@ def test_rename(client: httpx.Client) -> None:
     assert client.get(f"/api/v1/conversations/{conversation['id']}").json()["title"] == "new"
 
 
+def test_patch_sets_and_clears_the_conversations_model(client: httpx.Client, llm: object) -> None:
+    """PATCH model_id gives the conversation its own model for later turns; model_id null restores the default."""
+    conversation = create(client)["id"]
+    assert client.patch(f"/api/v1/conversations/{conversation}", json={"model_id": "fake-openai"}).status_code == 200
+    turn = client.post("/api/v1/chat/message", json={"text": "who answers?", "conversation_id": conversation})
+    assert turn.json()["model"] == "fake-openai"
+    cleared = client.patch(f"/api/v1/conversations/{conversation}", json={"model_id": None})
+    assert cleared.status_code == 200 and cleared.json()["model_id"] is None
+    turn = client.post("/api/v1/chat/message", json={"text": "and now?", "conversation_id": conversation})
+    assert turn.json()["model"] == "sim"
+    unknown = client.patch(f"/api/v1/conversations/{conversation}", json={"model_id": "gpt-17"})
+    assert unknown.status_code == 404 and "sim" in unknown.json()["error"]["details"]["valid_ids"]
+
+
 def test_delete_then_404(client: httpx.Client) -> None:
     """A deleted conversation is gone: 404 to open, to delete again, and absent from the list."""
     conversation = create(client)
@@ -77,6 +91,8 @@ def test_unknown_conversation_is_404_never_created(client: httpx.Client) -> None
         ("post", "/api/v1/conversations/create", {"title": "x" * 201}),
         ("post", "/api/v1/conversations/create", {"colour": "blue"}),
         ("patch", "/api/v1/conversations/any", {"title": ""}),
+        ("patch", "/api/v1/conversations/any", {}),
+        ("patch", "/api/v1/conversations/any", {"title": None}),
         ("get", "/api/v1/conversations?limit=0", None),
         ("get", "/api/v1/conversations?limit=501", None),
         ("get", "/api/v1/conversations?offset=-1", None),
