@@ -103,6 +103,7 @@ class Progress:
     usage: Usage = field(default_factory=Usage)
     action_results: list[dict[str, Any]] = field(default_factory=list)
     unanswered: list[ToolCall] = field(default_factory=list)  # journaled calls still without a result
+    tool_results: list[Message] = field(default_factory=list)  # results of this step, not yet committed
     stop_reason: str = "end_turn"
 
     def end_step(self, usage: Usage) -> None:
@@ -174,7 +175,8 @@ class Engine:
                 await self._commit(turn.conversation_id, history, [partial])
             if progress.unanswered:  # keep the history valid: every tool call gets a result
                 reason = f"The tool call was {turn.cancel_reason} before it finished."
-                await self._commit(turn.conversation_id, history, tool_errors(progress.unanswered, reason))
+                results = progress.tool_results + tool_errors(progress.unanswered, reason)
+                await self._commit(turn.conversation_id, history, results)
             progress.stop_reason = turn.cancel_reason
             turn.emit("complete", progress.complete_data())
 
@@ -192,10 +194,11 @@ class Engine:
             await self.models.record_usage(conversation_id, model.id, step_usage)
             if not calls:
                 break
-            progress.unanswered = list(calls)
-            results = [await self._run_tool(turn, call, progress) for call in calls]
-            await self._commit(conversation_id, history, results)
-            progress.unanswered = []
+            progress.unanswered, progress.tool_results = list(calls), []
+            for call in calls:
+                await self._run_tool(turn, call, progress)
+            await self._commit(conversation_id, history, progress.tool_results)
+            progress.unanswered, progress.tool_results = [], []
             if progress.iterations >= request.max_iterations:
                 note = f"\n\n[Stopped after {progress.iterations} model calls: max_iterations was reached.]"
                 turn.add_token(note)
@@ -205,8 +208,8 @@ class Engine:
                 break
         turn.emit("complete", progress.complete_data())
 
-    async def _run_tool(self, turn: Turn, call: ToolCall, progress: Progress) -> Message:
-        """Run one call, with ``action`` events when it starts and ends; its result as a tool message."""
+    async def _run_tool(self, turn: Turn, call: ToolCall, progress: Progress) -> None:
+        """Run one call, with ``action`` events when it starts and ends; its result joins ``progress``."""
         turn.emit("action", {"id": call.id, "action": call.name, "status": "started", "arguments": call.arguments})
         if self.tools is None:
             result = ToolResult(status="error", output=f"Tool {call.name!r} is not available.", duration_s=0.0)
@@ -223,7 +226,10 @@ class Engine:
         turn.emit("action", action)
         progress.action_results.append(action)
         progress.unanswered.remove(call)
-        return Message(role="tool", tool_call_id=call.id, content=result.output, is_error=result.status == "error")
+        is_error = result.status == "error"
+        progress.tool_results.append(
+            Message(role="tool", tool_call_id=call.id, content=result.output, is_error=is_error)
+        )
 
     async def _model_call(
         self, turn: Turn, provider: ModelProvider, model: ModelConfig, history: list[Message], progress: Progress
