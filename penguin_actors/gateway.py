@@ -17,7 +17,7 @@ import ray
 from penguin_actors import runtime
 from penguin_actors.actors import conversation_actor_name
 from penguin_actors.config import Settings
-from penguin_actors.errors import PenguinError, Unavailable
+from penguin_actors.errors import NotFound, PenguinError, Unavailable
 from penguin_actors.turn import Frame
 from penguin_actors.types import TurnRequest
 
@@ -50,6 +50,15 @@ class Gateway:
         if name not in self._system:
             self._system[name] = runtime.get_actor(name, self.namespace)
         return self._system[name]
+
+    async def current_conversation(self, conversation_id: str | None = None) -> str:
+        """The named conversation, or the most recently active one (the original's "current session")."""
+        if conversation_id is not None:
+            return conversation_id
+        recent = await runtime.call(self.system("checkpoints").most_recent_conversation)
+        if recent is None:
+            raise NotFound("there is no conversation yet: create one, or pass conversation_id")
+        return str(recent)
 
     async def handle(self, conversation_id: str) -> Any:
         """The conversation's actor, activated if needed (NotFound for an unknown conversation)."""

@@ -37,22 +37,22 @@ class Workspace:
 
     def read_text(self, user_path: str, *, limit: int, under: str | None = None) -> tuple[str, str]:
         """(workspace-relative path, text) of a UTF-8 file of at most ``limit`` bytes."""
-        path = self.resolve(user_path, under=under)
-        if not path.is_file():
-            raise Invalid(f"{user_path!r} is not a file")
-        size = path.stat().st_size
-        if size > limit:
-            raise TooLarge(f"{user_path!r} has {size} bytes, over the limit of {limit}")
+        path = self._file(user_path, limit, under)
         try:
             return self.relative(path), path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             raise Invalid(f"{user_path!r} is not UTF-8 text") from None
 
     def read_bytes(self, user_path: str, *, limit: int) -> bytes:
-        path = self.resolve(user_path)
+        """The bytes of a file of at most ``limit`` bytes."""
+        return self._file(user_path, limit, None).read_bytes()
+
+    def _file(self, user_path: str, limit: int, under: str | None) -> Path:
+        """The resolved path of a regular file of at most ``limit`` bytes."""
+        path = self.resolve(user_path, under=under)
         if not path.is_file():
             raise Invalid(f"{user_path!r} is not a file")
         size = path.stat().st_size
         if size > limit:
             raise TooLarge(f"{user_path!r} has {size} bytes, over the limit of {limit}")
-        return path.read_bytes()
+        return path

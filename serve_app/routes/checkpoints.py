@@ -6,8 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
-from penguin_actors.errors import NotFound
-from penguin_actors.gateway import Gateway
 from penguin_actors.runtime import call
 from serve_app.deps import GatewayDep, SettingsDep
 from serve_app.schemas import (
@@ -39,19 +37,9 @@ def public(checkpoint: Any) -> CheckpointPublic:
     )
 
 
-async def current_conversation(gateway: Gateway, conversation_id: str | None) -> str:
-    """The named conversation, or the most recently active one (the original's "current session")."""
-    if conversation_id is not None:
-        return conversation_id
-    recent = await call(gateway.system("checkpoints").most_recent_conversation)
-    if recent is None:
-        raise NotFound("there is no conversation yet: create one, or pass conversation_id")
-    return str(recent)
-
-
 @router.post("/checkpoints/create", response_model=CheckpointCreated, status_code=201)
 async def create_checkpoint(body: CheckpointCreate, gateway: GatewayDep) -> CheckpointCreated:
-    conversation_id = await current_conversation(gateway, body.conversation_id)
+    conversation_id = await gateway.current_conversation(body.conversation_id)
     checkpoint = await call(
         gateway.system("checkpoints").create_checkpoint, conversation_id, "manual", body.name, body.description
     )

@@ -9,7 +9,6 @@ from fastapi import APIRouter, UploadFile
 from penguin_actors.uploads import list_context_files, save_upload
 from penguin_actors.workspace import Workspace
 from serve_app.deps import GatewayDep, SettingsDep
-from serve_app.routes.checkpoints import current_conversation
 from serve_app.schemas import ContextFile, ContextFileList, ContextLoadRequest, ContextLoadResult, UploadResponse
 
 router = APIRouter(tags=["files"])
@@ -33,6 +32,6 @@ async def context_files(settings: SettingsDep) -> ContextFileList:
 
 @router.post("/context-files/load", response_model=ContextLoadResult)
 async def load_context_file(body: ContextLoadRequest, gateway: GatewayDep) -> ContextLoadResult:
-    conversation_id = await current_conversation(gateway, body.conversation_id)
+    conversation_id = await gateway.current_conversation(body.conversation_id)
     loaded = await gateway.call(conversation_id, "add_context_file", body.file_path)
     return ContextLoadResult(conversation_id=conversation_id, **loaded)
