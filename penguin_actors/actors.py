@@ -20,6 +20,8 @@ from penguin_actors.conversation import Conversation, ConversationStorePort, Dir
 from penguin_actors.directory import ConversationDirectory
 from penguin_actors.engine import ModelsPort
 from penguin_actors.errors import NotFound, Unavailable
+from penguin_actors.records import NoteRecord
+from penguin_actors.storage import TextHit, TextQuery
 from penguin_actors.tools import ToolResult
 from penguin_actors.types import ToolCall, ToolSpec
 from penguin_actors.workspace import Workspace
@@ -48,11 +50,41 @@ class ActorProxy:
         return invoke
 
 
-def run_tool_task(name: str, arguments: dict[str, Any], workspace_root: str, settings: ToolSettings) -> ToolResult:
-    """A tool run as a Ray task: a pure function of (tool, arguments, workspace), in a scrubbed environment."""
+class StoreMemory:
+    """The ``checkpoints`` actor's memory as a tool's blocking ``MemoryPort``."""
+
+    def __init__(self, namespace: str) -> None:
+        self._namespace = namespace
+
+    def add_note(self, text: str, conversation_id: str | None) -> NoteRecord:
+        note: NoteRecord = runtime.call_blocking(self._store().add_note, text, conversation_id)
+        return note
+
+    def search(self, query: TextQuery) -> list[TextHit]:
+        hits: list[TextHit] = runtime.call_blocking(self._store().search_memory, query)
+        return hits
+
+    def _store(self) -> Any:
+        return runtime.get_actor("checkpoints", self._namespace)
+
+
+def run_tool_task(
+    name: str, arguments: dict[str, Any], workspace_root: str, settings: ToolSettings, scope: tuple[str, str | None]
+) -> ToolResult:
+    """A tool run as a Ray task: a function of (tool, arguments, workspace), in a scrubbed environment.
+
+    ``scope`` is the Ray namespace of the store (for the memory tools) and the calling conversation.
+    """
     from penguin_actors.tools import ToolContext, run_tool, safe_env
 
-    context = ToolContext(workspace=Workspace(Path(workspace_root)), settings=settings, env=safe_env(os.environ))
+    namespace, conversation_id = scope
+    context = ToolContext(
+        workspace=Workspace(Path(workspace_root)),
+        settings=settings,
+        env=safe_env(os.environ),
+        memory=StoreMemory(namespace),
+        conversation_id=conversation_id,
+    )
     return run_tool(name, arguments, context)
 
 
@@ -62,8 +94,9 @@ class RayToolRunner:
     # The tool bounds its own run (timeout_s); this bounds a task that is stuck, e.g. waiting for a CPU.
     GRACE_S = 30.0
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, conversation_id: str | None = None) -> None:
         self.settings = settings
+        self._scope = (settings.ray.namespace, conversation_id)
         self._task = ray.remote(num_cpus=1, max_retries=0)(run_tool_task)
 
     def specs(self) -> list[ToolSpec]:
@@ -72,7 +105,8 @@ class RayToolRunner:
         return tool_specs(self.settings.tools)
 
     async def run(self, call: ToolCall) -> ToolResult:
-        ref = self._task.remote(call.name, call.arguments, str(self.settings.workspace), self.settings.tools)
+        workspace, tools = str(self.settings.workspace), self.settings.tools
+        ref = self._task.remote(call.name, call.arguments, workspace, tools, self._scope)
         limit = self.settings.tools.timeout_s + self.GRACE_S
         try:
             result: ToolResult = await asyncio.wait_for(ref, limit)
@@ -101,7 +135,7 @@ class ConversationActor(Conversation):
             models=cast(ModelsPort, ActorProxy("models", namespace)),
             env=os.environ,
             directory=cast(DirectoryPort, ActorProxy("directory", namespace)),
-            tools=RayToolRunner(settings),
+            tools=RayToolRunner(settings, conversation_id),
         )
 
 

@@ -13,11 +13,13 @@ of a conversation has seq ``i`` whichever lineage of its chain holds it. So
 creating a checkpoint, rolling back and branching each write a constant number of
 small rows, whatever the conversation's length.
 
-Appends are group committed: an append that finds the store idle is written at
-once, and those that arrive while a write is in flight, from any conversations,
-form the next batch, written with one backend call per table; every caller of a
-batch is answered, all with success or all with the error. ``append_messages``
-returns only once its messages are durable.
+Appends are group committed (``group_commit.py``): an append that finds the
+store idle is written at once, and those that arrive while a write is in flight,
+from any conversations, form the next batch, written with one backend call per
+table. ``append_messages`` returns only once its messages are durable.
+
+Notes (memory) and documents (other actors' records: tasks, projects) live in
+the same database, so this is its one writer.
 """
 
 from __future__ import annotations
@@ -28,13 +30,15 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Container, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import msgpack
 
 from penguin_actors.config import Settings
 from penguin_actors.errors import Invalid, NotFound, Unavailable
+from penguin_actors.group_commit import GroupCommit, Pending
 from penguin_actors.lineage import expired_checkpoints, message_ranges, unreachable_lineages
+from penguin_actors.memory import checked_query, note_text
 from penguin_actors.records import (
     CHECKPOINT_KINDS,
     BranchOrigin,
@@ -43,8 +47,9 @@ from penguin_actors.records import (
     CheckpointStats,
     ConversationRecord,
     LineageRecord,
+    NoteRecord,
 )
-from penguin_actors.storage import MessageRange, MessageRow, StoreBackend
+from penguin_actors.storage import MessageRange, MessageRow, StoreBackend, TextHit, TextQuery
 from penguin_actors.types import Message
 
 log = logging.getLogger(__name__)
@@ -53,14 +58,13 @@ DEFAULT_TITLE = "New conversation"
 MAX_PAGE = 1000
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Append:
-    """One caller's messages waiting for the next group commit, already encoded."""
+    """One caller's messages for the next group commit, already encoded."""
 
     conversation_id: str
     rows: Sequence[tuple[str, float, bytes, str]]  # role, created_at, msgpack data, text
     checkpoint: bool
-    future: asyncio.Future[int] = field(repr=False)
 
 
 def encode_message(message: Message) -> bytes:
@@ -113,7 +117,6 @@ class CheckpointStore:
             backend = LanceBackend(settings.resolved_storage_uri)
         self._backend: StoreBackend = backend
         self._clock = clock
-        self._commit_window_s = commit_window_s
         self._optimize_every = optimize_every
         self._open_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
@@ -123,8 +126,7 @@ class CheckpointStore:
         self._checkpoints: dict[str, CheckpointRecord] = {}
         self._order: dict[str, int] = {}  # checkpoint id -> creation order, to break created_at ties
         self._next_order = 0
-        self._pending: list[_Append] = []
-        self._committer: asyncio.Task[None] | None = None
+        self._appends: GroupCommit[_Append, int] = GroupCommit(self._commit, self._writing, window_s=commit_window_s)
         self._optimizer: asyncio.Task[None] | None = None
         self._batches_since_optimize = 0
         self._cleaner: asyncio.Task[None] | None = None
@@ -166,9 +168,7 @@ class CheckpointStore:
 
     async def flush(self) -> None:
         """Wait until every append made so far is committed (or has failed)."""
-        while self._committer is not None and not self._committer.done():
-            with contextlib.suppress(Exception):
-                await asyncio.shield(self._committer)
+        await self._appends.flush()
 
     async def close(self) -> None:
         """Commit what is pending, wait for a running compaction, and close the backend."""
@@ -299,11 +299,7 @@ class CheckpointStore:
             return self._require(conversation_id).message_count
         self._require(conversation_id)
         rows = [(m.role, m.created_at, encode_message(m), m.text()) for m in messages]
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
-        self._pending.append(_Append(conversation_id, rows, checkpoint, future))
-        if self._committer is None or self._committer.done():
-            self._committer = asyncio.create_task(self._commit_loop())
-        return await future
+        return await self._appends.submit(_Append(conversation_id, rows, checkpoint))
 
     async def load_messages(self, conversation_id: str) -> list[Message]:
         """The conversation's messages in order: its lineage chain's ranges concatenated."""
@@ -316,34 +312,20 @@ class CheckpointStore:
             )
         return [decode_message(data) for _, _, data in rows]
 
-    async def _commit_loop(self) -> None:
-        while self._pending:
-            if self._commit_window_s > 0:
-                await asyncio.sleep(self._commit_window_s)
-            async with self._writing():
-                batch, self._pending = self._pending, []
-                try:
-                    await self._commit(batch)
-                except BaseException as exc:  # never leave a caller waiting forever
-                    for item in batch:
-                        if not item.future.done():
-                            item.future.set_exception(exc)
-                    if not isinstance(exc, Exception):
-                        raise
-                    log.warning("a group commit of %d appends failed: %r", len(batch), exc)
-
-    async def _commit(self, batch: list[_Append]) -> None:
+    async def _commit(self, batch: list[Pending[_Append, int]]) -> None:
+        """Write a batch of appends: one backend call per table, whatever the number of callers."""
         now = self._clock()
         updated: dict[str, ConversationRecord] = {}
         rows: list[MessageRow] = []
         checkpoints: list[CheckpointRecord] = []
-        accepted: list[tuple[_Append, int]] = []
-        for item in batch:
-            if item.future.done():  # its caller was cancelled before the batch was written
+        accepted: list[tuple[Pending[_Append, int], int]] = []
+        for pending in batch:
+            item = pending.item
+            if pending.future.done():  # its caller was cancelled before the batch was written
                 continue
             record = updated.get(item.conversation_id) or self._conversations.get(item.conversation_id)
             if record is None:
-                item.future.set_exception(self._not_found(item.conversation_id))
+                pending.future.set_exception(self._not_found(item.conversation_id))
                 continue
             start = record.message_count
             for i, (role, created_at, data, text) in enumerate(item.rows):
@@ -353,7 +335,7 @@ class CheckpointStore:
             updated[record.id] = record
             if item.checkpoint and self._settings.checkpoints.enabled:
                 checkpoints.append(self._checkpoint_at(record.id, record.lineage_id, count, "auto", now=now))
-            accepted.append((item, count))
+            accepted.append((pending, count))
         if not accepted:
             return
         await self._backend.append_messages(rows)
@@ -363,9 +345,9 @@ class CheckpointStore:
         self._conversations.update(updated)
         for checkpoint in checkpoints:
             self._remember(checkpoint)
-        for item, count in accepted:
-            if not item.future.done():
-                item.future.set_result(count)
+        for pending, count in accepted:
+            if not pending.future.done():
+                pending.future.set_result(count)
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[None]:
@@ -375,6 +357,38 @@ class CheckpointStore:
         self._batches_since_optimize += 1
         if self._batches_since_optimize >= self._optimize_every:
             self._start_optimize()
+
+    # --- memory and documents ----------------------------------------------------------
+
+    async def add_note(self, text: str, conversation_id: str | None = None) -> NoteRecord:
+        """Keep a note for ``memory_search``; ``conversation_id`` says who wrote it (notes outlive it)."""
+        await self._ensure_open()
+        note = NoteRecord(
+            id=_new_id("note_", ()), conversation_id=conversation_id, text=note_text(text), created_at=self._clock()
+        )
+        async with self._writing():
+            await self._backend.add_notes([note])
+        return note
+
+    async def search_memory(self, query: TextQuery) -> list[TextHit]:
+        """Notes and user/assistant messages matching ``query.text`` (full text), best first per source."""
+        await self._ensure_open()
+        return await self._backend.search_text(checked_query(query))
+
+    async def put_documents(self, kind: str, documents: dict[str, str]) -> None:
+        """Store JSON documents of ``kind`` by id (other actors' records: tasks, projects …)."""
+        await self._ensure_open()
+        async with self._writing():
+            await self._backend.put_documents(kind, list(documents.items()))
+
+    async def load_documents(self, kind: str) -> dict[str, str]:
+        await self._ensure_open()
+        return dict(await self._backend.load_documents(kind))
+
+    async def delete_documents(self, kind: str, ids: list[str]) -> int:
+        await self._ensure_open()
+        async with self._writing():
+            return await self._backend.delete_documents(kind, ids)
 
     # --- checkpoints ------------------------------------------------------------------
 

@@ -56,6 +56,11 @@ TOOLS_PROMPT = (
     "to the workspace and cannot leave it. Look before you change: read a file before editing it, and "
     "say what you changed."
 )
+MEMORY_PROMPT = (
+    " You have a long-term memory shared by all conversations: keep what will matter later (decisions, "
+    "preferences, where things are) with add_note, and look there with memory_search when the user refers "
+    "to earlier work."
+)
 
 
 def system_prompt(settings: Settings, tools: list[ToolSpec]) -> str:
@@ -66,6 +71,8 @@ def system_prompt(settings: Settings, tools: list[ToolSpec]) -> str:
     if tools:
         runs_code = any(t.name == "execute_command" for t in tools)
         prompt += TOOLS_PROMPT.format(code=" and to run commands and Python there" if runs_code else "")
+        if any(t.name == "memory_search" for t in tools):
+            prompt += MEMORY_PROMPT
     return prompt
 
 

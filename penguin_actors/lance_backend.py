@@ -10,7 +10,11 @@ Tables (created when missing):
 - ``conversations``: append-only too. An upsert appends a new version of the row
   and a read keeps the newest per id, so the hot path never rewrites rows;
   ``optimize`` deletes the superseded versions.
-- ``lineages`` and ``checkpoints``: rows added and deleted, never changed.
+- ``lineages``, ``checkpoints`` and ``notes``: rows added and deleted, never changed.
+- ``documents``: small JSON records by ``(kind, id)``, versioned like conversations.
+
+Message and note texts have a full-text index (LanceDB's own, BM25); rows added
+since the last ``optimize`` are searched too, just unindexed.
 
 Versions come from the wall clock in nanoseconds, kept above every version
 already stored (read at open), so they keep growing even if the clock steps back.
@@ -20,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from collections.abc import Iterable, Sequence
 from datetime import timedelta
@@ -29,92 +32,32 @@ from typing import Any
 import lancedb
 import pyarrow as pa
 import pyarrow.compute as pc
-from lancedb.index import BTree
+from lancedb.index import FTS, BTree
 
-from penguin_actors.records import BranchOrigin, CheckpointRecord, ConversationRecord, LineageRecord
-from penguin_actors.storage import MessageRange, MessageRow
+from penguin_actors.lance_schema import (
+    CHECKPOINTS,
+    CONVERSATIONS,
+    DOCUMENTS,
+    IN_CHUNK,
+    LINEAGES,
+    MESSAGES,
+    NOTES,
+    SCHEMAS,
+    columns,
+    in_predicates,
+    lit,
+)
+from penguin_actors.records import BranchOrigin, CheckpointRecord, ConversationRecord, LineageRecord, NoteRecord
+from penguin_actors.storage import MessageRange, MessageRow, TextHit, TextQuery
 
 log = logging.getLogger(__name__)
 
 
-MESSAGES = "messages"
-CONVERSATIONS = "conversations"
-LINEAGES = "lineages"
-CHECKPOINTS = "checkpoints"
-
-SCHEMAS: dict[str, pa.Schema] = {
-    MESSAGES: pa.schema(
-        [
-            ("lineage_id", pa.string()),
-            ("seq", pa.int64()),
-            ("version", pa.int64()),
-            ("conversation_id", pa.string()),
-            ("role", pa.string()),
-            ("created_at", pa.float64()),
-            ("data", pa.large_binary()),
-            ("text", pa.large_string()),
-        ]
-    ),
-    CONVERSATIONS: pa.schema(
-        [
-            ("id", pa.string()),
-            ("version", pa.int64()),
-            ("title", pa.string()),
-            ("created_at", pa.float64()),
-            ("last_active", pa.float64()),
-            ("message_count", pa.int64()),
-            ("lineage_id", pa.string()),
-            ("model_id", pa.string()),
-            ("branch_conversation_id", pa.string()),
-            ("branch_checkpoint_id", pa.string()),
-        ]
-    ),
-    LINEAGES: pa.schema(
-        [
-            ("id", pa.string()),
-            ("conversation_id", pa.string()),
-            ("parent_lineage", pa.string()),
-            ("fork_seq", pa.int64()),
-            ("created_at", pa.float64()),
-        ]
-    ),
-    CHECKPOINTS: pa.schema(
-        [
-            ("id", pa.string()),
-            ("conversation_id", pa.string()),
-            ("lineage_id", pa.string()),
-            ("seq", pa.int64()),
-            ("kind", pa.string()),
-            ("name", pa.string()),
-            ("description", pa.string()),
-            ("created_at", pa.float64()),
-        ]
-    ),
-}
-
-_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
-_IN_CHUNK = 500  # ids per IN (...) predicate
 _OPTIMIZE_ATTEMPTS = 4
 
 
 def _wall_ns() -> int:
     return time.time_ns()
-
-
-def _lit(value: str) -> str:
-    """``value`` as a SQL string literal; only id-shaped strings are accepted, so nothing needs escaping."""
-    if not _ID.match(value):
-        raise ValueError(f"not a valid id: {value!r}")
-    return f"'{value}'"
-
-
-def _in(column: str, values: Iterable[str]) -> list[str]:
-    """``column IN (...)`` predicates, one per chunk of values."""
-    unique = sorted(set(values))
-    return [
-        f"{column} IN ({', '.join(_lit(v) for v in unique[i : i + _IN_CHUNK])})"
-        for i in range(0, len(unique), _IN_CHUNK)
-    ]
 
 
 class LanceBackend:
@@ -139,14 +82,19 @@ class LanceBackend:
         db = await lancedb.connect_async(self.uri)
         for name, schema in SCHEMAS.items():
             self._tables[name] = await db.create_table(name, schema=schema, exist_ok=True)
-        messages = self._tables[MESSAGES]
-        if not any(list(index.columns) == ["lineage_id"] for index in await messages.list_indices()):
-            await messages.create_index("lineage_id", config=BTree())
-        for name in (MESSAGES, CONVERSATIONS):  # one int column: ~40 ms per 100k rows
+        await self._ensure_index(MESSAGES, "lineage_id", BTree())
+        await self._ensure_index(MESSAGES, "text", FTS())
+        await self._ensure_index(NOTES, "text", FTS())
+        for name in (MESSAGES, CONVERSATIONS, DOCUMENTS):  # one int column: ~40 ms per 100k rows
             versions = (await self._tables[name].query().select(["version"]).to_arrow()).column("version")
             if len(versions):
                 self._last_version = max(self._last_version, pc.max(versions).as_py())
         self._db = db
+
+    async def _ensure_index(self, name: str, column: str, config: Any) -> None:
+        table = self._tables[name]
+        if not any(list(index.columns) == [column] for index in await table.list_indices()):
+            await table.create_index(column, config=config)
 
     async def close(self) -> None:
         for table in self._tables.values():
@@ -180,7 +128,7 @@ class LanceBackend:
 
     async def _delete_in(self, name: str, column: str, values: Iterable[str]) -> int:
         deleted = 0
-        for predicate in _in(column, values):
+        for predicate in in_predicates(column, values):
             result = await self._table(name).delete(predicate)
             deleted += int(result.num_deleted_rows)
         return deleted
@@ -200,7 +148,7 @@ class LanceBackend:
         if not records:
             return
         for record in records:
-            _lit(record.id)
+            lit(record.id)
         await self._add(
             CONVERSATIONS,
             {
@@ -218,7 +166,7 @@ class LanceBackend:
         )
 
     async def delete_conversation(self, conversation_id: str) -> None:
-        await self._table(CONVERSATIONS).delete(f"id = {_lit(conversation_id)}")
+        await self._table(CONVERSATIONS).delete(f"id = {lit(conversation_id)}")
 
     # --- lineages ----------------------------------------------------------------
 
@@ -227,7 +175,7 @@ class LanceBackend:
 
     async def add_lineages(self, records: Sequence[LineageRecord]) -> None:
         if records:
-            await self._add(LINEAGES, _columns([r.model_dump() for r in records], SCHEMAS[LINEAGES]))
+            await self._add(LINEAGES, columns([r.model_dump() for r in records], SCHEMAS[LINEAGES]))
 
     async def delete_lineages(self, lineage_ids: Sequence[str]) -> int:
         return await self._delete_in(LINEAGES, "id", lineage_ids)
@@ -257,7 +205,7 @@ class LanceBackend:
             return []
         clauses = []
         for lineage_id, start, end in wanted:
-            clause = f"lineage_id = {_lit(lineage_id)} AND seq >= {int(start)}"
+            clause = f"lineage_id = {lit(lineage_id)} AND seq >= {int(start)}"
             clauses.append(f"({clause})" if end is None else f"({clause} AND seq < {int(end)})")
         query = self._table(MESSAGES).query().where(" OR ".join(clauses))
         table = await query.select(["lineage_id", "seq", "version", "data"]).to_arrow()
@@ -292,10 +240,84 @@ class LanceBackend:
     async def add_checkpoints(self, records: Sequence[CheckpointRecord]) -> None:
         if records:
             dumped = [r.model_dump(exclude={"message_count"}) for r in records]
-            await self._add(CHECKPOINTS, _columns(dumped, SCHEMAS[CHECKPOINTS]))
+            await self._add(CHECKPOINTS, columns(dumped, SCHEMAS[CHECKPOINTS]))
 
     async def delete_checkpoints(self, checkpoint_ids: Sequence[str]) -> int:
         return await self._delete_in(CHECKPOINTS, "id", checkpoint_ids)
+
+    # --- notes and full-text search ----------------------------------------------------
+
+    async def add_notes(self, records: Sequence[NoteRecord]) -> None:
+        if records:
+            await self._add(NOTES, columns([r.model_dump() for r in records], SCHEMAS[NOTES]))
+
+    async def search_text(self, query: TextQuery) -> list[TextHit]:
+        """Notes first, then messages, each best first (BM25 scores of different tables do not compare)."""
+        scope = []
+        if query.conversation_id is not None:
+            scope.append(f"conversation_id = {lit(query.conversation_id)}")
+        if query.exclude_conversation is not None:
+            scope.append(f"(conversation_id IS NULL OR conversation_id != {lit(query.exclude_conversation)})")
+        hits: list[TextHit] = []
+        if "note" in query.sources:
+            rows = await self._match(NOTES, query.text, scope, query.limit)
+            hits += [
+                TextHit("note", r["id"], r["conversation_id"], None, r["created_at"], r["text"], r["_score"])
+                for r in rows
+            ]
+        if "message" in query.sources:
+            # A message written twice (see the module docstring) matches twice: fetch spares, keep one.
+            rows = await self._match(MESSAGES, query.text, [*scope, "role IN ('user', 'assistant')"], query.limit * 2)
+            seen: set[str] = set()
+            for r in rows:
+                ref = f"{r['lineage_id']}:{r['seq']}"
+                if ref not in seen and len(seen) < query.limit:
+                    seen.add(ref)
+                    conversation, role = r["conversation_id"], r["role"]
+                    hits.append(TextHit("message", ref, conversation, role, r["created_at"], r["text"], r["_score"]))
+        return hits
+
+    async def _match(self, name: str, text: str, where: list[str], limit: int) -> list[dict[str, Any]]:
+        query = self._table(name).query().nearest_to_text(text, columns="text")
+        if where:
+            query = query.where(" AND ".join(where))
+        rows: list[dict[str, Any]] = (await query.limit(limit).to_arrow()).to_pylist()
+        return rows
+
+    # --- documents --------------------------------------------------------------------------
+
+    async def put_documents(self, kind: str, documents: Sequence[tuple[str, str]]) -> None:
+        if not documents:
+            return
+        lit(kind)
+        for doc_id, _ in documents:
+            lit(doc_id)
+        await self._add(
+            DOCUMENTS,
+            {
+                "kind": [kind] * len(documents),
+                "id": [doc_id for doc_id, _ in documents],
+                "version": self._versions(len(documents)),
+                "data": [data for _, data in documents],
+            },
+        )
+
+    async def load_documents(self, kind: str) -> list[tuple[str, str]]:
+        rows = (await self._table(DOCUMENTS).query().where(f"kind = {lit(kind)}").to_arrow()).to_pylist()
+        newest: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            self._last_version = max(self._last_version, row["version"])
+            held = newest.get(row["id"])
+            if held is None or row["version"] > held["version"]:
+                newest[row["id"]] = row
+        return [(doc_id, row["data"]) for doc_id, row in newest.items()]
+
+    async def delete_documents(self, kind: str, ids: Sequence[str]) -> int:
+        deleted = 0
+        for predicate in in_predicates("id", ids):
+            result = await self._table(DOCUMENTS).delete(f"kind = {lit(kind)} AND {predicate}")
+            deleted += int(result.num_deleted_rows)
+        return deleted
 
     # --- maintenance ----------------------------------------------------------------------
 
@@ -305,7 +327,8 @@ class LanceBackend:
         A compaction that loses a commit race with a concurrent delete is retried a
         few times; appends never conflict with it.
         """
-        await self._prune_conversations()
+        await self._prune(CONVERSATIONS, ["id"])
+        await self._prune(DOCUMENTS, ["kind", "id"])
         for name in SCHEMAS:
             for attempt in range(1, _OPTIMIZE_ATTEMPTS + 1):
                 try:
@@ -317,18 +340,16 @@ class LanceBackend:
                     log.debug("optimize of %s lost a commit race (attempt %d): %s", name, attempt, exc)
                     await asyncio.sleep(0.05 * attempt)
 
-    async def _prune_conversations(self) -> None:
-        newest: dict[str, int] = {}
-        rows = await self._scan(CONVERSATIONS, ["id", "version"])
+    async def _prune(self, name: str, key: list[str]) -> None:
+        """Delete the rows of ``name`` that a newer version of the same ``key`` supersedes."""
+        newest: dict[tuple[Any, ...], int] = {}
+        rows = await self._scan(name, [*key, "version"])
         for row in rows:
-            newest[row["id"]] = max(newest.get(row["id"], row["version"]), row["version"])
-        stale = [str(row["version"]) for row in rows if row["version"] < newest[row["id"]]]
-        for i in range(0, len(stale), _IN_CHUNK):
-            await self._table(CONVERSATIONS).delete(f"version IN ({', '.join(stale[i : i + _IN_CHUNK])})")
-
-
-def _columns(rows: list[dict[str, Any]], schema: pa.Schema) -> dict[str, list[Any]]:
-    return {name: [row.get(name) for row in rows] for name in schema.names}
+            ident = tuple(row[k] for k in key)
+            newest[ident] = max(newest.get(ident, row["version"]), row["version"])
+        stale = [str(row["version"]) for row in rows if row["version"] < newest[tuple(row[k] for k in key)]]
+        for i in range(0, len(stale), IN_CHUNK):
+            await self._table(name).delete(f"version IN ({', '.join(stale[i : i + IN_CHUNK])})")
 
 
 def _conversation(row: dict[str, Any]) -> ConversationRecord:

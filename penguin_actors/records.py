@@ -82,3 +82,12 @@ class CheckpointStats(StoreRecord):
     manual: int = 0
     branch: int = 0
     rollback: int = 0
+
+
+class NoteRecord(StoreRecord):
+    """A note kept for later: written by the ``add_note`` tool, found by ``memory_search``."""
+
+    id: str
+    conversation_id: str | None = Field(None, description="the conversation that wrote it, if any")
+    text: str
+    created_at: float

@@ -7,10 +7,12 @@ API is called, so the rest can be unit-tested without Ray.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import logging
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -164,8 +166,23 @@ async def actor_state(spec: SystemActor, namespace: str, timeout_s: float = 2.0)
 
 async def call(method: Any, *args: Any, **kwargs: Any) -> Any:
     """Await an actor method; its PenguinError reaches the caller as itself, a dead actor as Unavailable."""
-    try:
+    with _actor_errors():
         return await method.remote(*args, **kwargs)
+
+
+def call_blocking(method: Any, *args: Any, timeout_s: float = 60.0, **kwargs: Any) -> Any:
+    """``call`` for code without an event loop (a tool's Ray task); Unavailable after ``timeout_s``."""
+    with _actor_errors():
+        try:
+            return ray.get(method.remote(*args, **kwargs), timeout=timeout_s)
+        except ray.exceptions.GetTimeoutError:
+            raise Unavailable(f"an actor this call needs did not answer within {timeout_s:g} s: try again") from None
+
+
+@contextlib.contextmanager
+def _actor_errors() -> Iterator[None]:
+    try:
+        yield
     except ray.exceptions.RayTaskError as exc:
         if isinstance(exc.cause, PenguinError):
             raise exc.cause from None

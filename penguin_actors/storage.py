@@ -13,9 +13,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Literal, Protocol
 
-from penguin_actors.records import CheckpointRecord, ConversationRecord, LineageRecord
+from penguin_actors.records import CheckpointRecord, ConversationRecord, LineageRecord, NoteRecord
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,36 @@ class MessageRow:
 
 # (lineage_id, start_seq, end_seq or None for "to the end")
 MessageRange = tuple[str, int, int | None]
+
+TextSource = Literal["note", "message"]
+
+
+@dataclass(frozen=True, slots=True)
+class TextQuery:
+    """A full-text search: ``text`` in the notes and/or the user and assistant messages.
+
+    ``conversation_id`` keeps only hits of that conversation; ``exclude_conversation``
+    drops the hits of that one (a conversation's own messages are already in its context).
+    """
+
+    text: str
+    sources: tuple[TextSource, ...] = ("note", "message")
+    limit: int = 5
+    conversation_id: str | None = None
+    exclude_conversation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TextHit:
+    """One full-text match; ``ref`` is the note id or ``<lineage_id>:<seq>`` of the message."""
+
+    source: TextSource
+    ref: str
+    conversation_id: str | None
+    role: str | None
+    created_at: float
+    text: str
+    score: float
 
 
 class StoreBackend(Protocol):
@@ -60,6 +90,20 @@ class StoreBackend(Protocol):
         """Delete these checkpoints; the number of rows actually deleted."""
         ...
 
+    async def add_notes(self, records: Sequence[NoteRecord]) -> None: ...
+    async def search_text(self, query: TextQuery) -> list[TextHit]:
+        """The best matches first, at most ``query.limit`` per source; one hit per stored message."""
+        ...
+
+    async def put_documents(self, kind: str, documents: Sequence[tuple[str, str]]) -> None:
+        """Store ``(id, json)`` documents of ``kind``; a document with the same id replaces the old one."""
+        ...
+
+    async def load_documents(self, kind: str) -> list[tuple[str, str]]:
+        """The newest ``(id, json)`` of each document of ``kind``."""
+        ...
+
+    async def delete_documents(self, kind: str, ids: Sequence[str]) -> int: ...
     async def optimize(self) -> None:
         """Compact storage; safe to run while other writes go on."""
         ...

@@ -7,11 +7,13 @@ import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from penguin_actors.config import ToolSettings
+from penguin_actors.records import NoteRecord
+from penguin_actors.storage import TextHit, TextQuery
 from penguin_actors.tools.env import safe_env
 from penguin_actors.tools.schema import clean_schema
 from penguin_actors.types import Record, ToolSpec
@@ -21,21 +23,40 @@ if TYPE_CHECKING:
     from penguin_actors.config import Settings
 
 
+class MemoryPort(Protocol):
+    """The store's memory as a tool sees it: blocking calls (a tool runs in a worker thread or Ray task)."""
+
+    def add_note(self, text: str, conversation_id: str | None) -> NoteRecord: ...
+    def search(self, query: TextQuery) -> list[TextHit]: ...
+
+
 @dataclass(frozen=True)
 class ToolContext:
-    """What a tool may use: the workspace, the tool settings and the environment of child processes."""
+    """What a tool may use: the workspace, the tool settings, the environment of child processes,
+    the store's memory (None where there is no store) and the conversation the call belongs to."""
 
     workspace: Workspace
     settings: ToolSettings
     env: Mapping[str, str]
+    memory: MemoryPort | None = None
+    conversation_id: str | None = None
 
     @classmethod
-    def from_settings(cls, settings: Settings, environ: Mapping[str, str] | None = None) -> ToolContext:
+    def from_settings(
+        cls,
+        settings: Settings,
+        environ: Mapping[str, str] | None = None,
+        *,
+        memory: MemoryPort | None = None,
+        conversation_id: str | None = None,
+    ) -> ToolContext:
         """The context for ``settings``; ``env`` is ``safe_env`` of ``environ`` (default: this process's)."""
         return cls(
             workspace=Workspace(settings.workspace),
             settings=settings.tools,
             env=safe_env(os.environ if environ is None else environ),
+            memory=memory,
+            conversation_id=conversation_id,
         )
 
 

@@ -18,6 +18,7 @@ from penguin_actors.config import ToolSettings
 from penguin_actors.errors import PenguinError
 from penguin_actors.tools.base import Tool, ToolContext, ToolError, ToolOutput, ToolResult
 from penguin_actors.tools.files import EDIT_FILE, LIST_FILES, READ_FILE, WRITE_FILE
+from penguin_actors.tools.memory import ADD_NOTE, MEMORY_SEARCH
 from penguin_actors.tools.output import cap_text
 from penguin_actors.tools.search import FIND_FILES, GREP
 from penguin_actors.tools.shell import EXECUTE_COMMAND, EXECUTE_PYTHON
@@ -25,7 +26,18 @@ from penguin_actors.types import RAW_ARGUMENTS_KEY, ToolSpec
 
 TOOLS: dict[str, Tool[Any]] = {
     tool.name: tool
-    for tool in (READ_FILE, WRITE_FILE, EDIT_FILE, LIST_FILES, FIND_FILES, GREP, EXECUTE_COMMAND, EXECUTE_PYTHON)
+    for tool in (
+        READ_FILE,
+        WRITE_FILE,
+        EDIT_FILE,
+        LIST_FILES,
+        FIND_FILES,
+        GREP,
+        EXECUTE_COMMAND,
+        EXECUTE_PYTHON,
+        MEMORY_SEARCH,
+        ADD_NOTE,
+    )
 }
 MAX_ERRORS_SHOWN = 5
 SHOWN_INPUT_CHARS = 80

@@ -159,3 +159,20 @@ def test_crash_between_call_and_result_then_anthropic_turn(
     messages = client.get(f"/api/v1/conversations/{conversation}").json()["messages"]
     assert [m["role"] for m in messages] == ["user", "assistant", "tool", "user", "assistant"]
     assert "outcome of this tool call is unknown" in messages[2]["content"]
+
+
+def test_a_note_kept_in_one_conversation_is_found_from_another(client: httpx.Client, llm: FakeLLM) -> None:
+    """add_note in one conversation, then memory_search from a new one finds the note and the other's message,
+    but not the searching conversation's own question."""
+    llm.script(Reply.tool("add_note", {"text": "The staging database is called marmoset-db."}), Reply(text="noted"))
+    first = chat(client, "remember: staging marmoset")
+    assert [(a["action"], a["status"]) for a in first["action_results"]] == [("add_note", "completed")]
+
+    llm.script(Reply.tool("memory_search", {"query": "marmoset staging"}), Reply(text="found it"))
+    second = chat(client, "what was the marmoset thing?")
+    (found,) = tool_results(llm)
+    assert "[note note_" in found and "The staging database is called marmoset-db." in found
+    assert f"[user message in conversation {first['conversation_id']}" in found
+    assert "remember: staging marmoset" in found
+    assert "what was the marmoset thing?" not in found
+    assert second["action_results"][0]["status"] == "completed"

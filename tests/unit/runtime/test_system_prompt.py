@@ -15,6 +15,7 @@ def test_default_prompt_names_the_workspace_and_tools(tmp_path: Path) -> None:
     prompt = system_prompt(settings, tool_specs(settings.tools))
     assert "Penguin" in prompt and str(settings.workspace) in prompt
     assert "call tools" in prompt and "run commands" in prompt
+    assert "add_note" in prompt and "memory_search" in prompt
 
 
 def test_without_code_tools_the_prompt_does_not_offer_them(tmp_path: Path) -> None:

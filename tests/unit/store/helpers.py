@@ -17,8 +17,8 @@ from typing import Any
 from penguin_actors.checkpoints import CheckpointStore
 from penguin_actors.config import Settings
 from penguin_actors.lance_backend import LanceBackend
-from penguin_actors.records import CheckpointRecord, ConversationRecord, LineageRecord
-from penguin_actors.storage import MessageRange, MessageRow, StoreBackend
+from penguin_actors.records import CheckpointRecord, ConversationRecord, LineageRecord, NoteRecord
+from penguin_actors.storage import MessageRange, MessageRow, StoreBackend, TextHit, TextQuery
 from penguin_actors.types import Message
 
 BACKENDS: dict[str, Callable[[Path], StoreBackend]] = {
@@ -123,6 +123,26 @@ class RecordingBackend:
     async def delete_checkpoints(self, checkpoint_ids: Sequence[str]) -> int:
         await self._call("delete_checkpoints", len(checkpoint_ids))
         return await self.inner.delete_checkpoints(checkpoint_ids)
+
+    async def add_notes(self, records: Sequence[NoteRecord]) -> None:
+        await self._call("add_notes", len(records))
+        await self.inner.add_notes(records)
+
+    async def search_text(self, query: TextQuery) -> list[TextHit]:
+        await self._call("search_text")
+        return await self.inner.search_text(query)
+
+    async def put_documents(self, kind: str, documents: Sequence[tuple[str, str]]) -> None:
+        await self._call("put_documents", len(documents))
+        await self.inner.put_documents(kind, documents)
+
+    async def load_documents(self, kind: str) -> list[tuple[str, str]]:
+        await self._call("load_documents")
+        return await self.inner.load_documents(kind)
+
+    async def delete_documents(self, kind: str, ids: Sequence[str]) -> int:
+        await self._call("delete_documents", len(ids))
+        return await self.inner.delete_documents(kind, ids)
 
     async def optimize(self) -> None:
         await self._call("optimize")

@@ -16,7 +16,10 @@ from penguin_actors.types import RAW_ARGUMENTS_KEY, parse_tool_arguments
 from tests.support import make_settings
 from tests.unit.tools.helpers import Run, context
 
-ALL = ["read_file", "write_file", "edit_file", "list_files", "find_files", "grep", "execute_command", "execute_python"]
+FILES = ["read_file", "write_file", "edit_file", "list_files", "find_files", "grep"]
+CODE = ["execute_command", "execute_python"]
+MEMORY = ["memory_search", "add_note"]
+ALL = FILES + CODE + MEMORY
 
 
 def _walk_schema(node: Any) -> list[dict[str, Any]]:
@@ -39,7 +42,7 @@ def test_specs_per_settings(tmp_path: Path) -> None:
     assert [s.name for s in tool_specs(make_settings(tmp_path).tools)] == ALL
     assert tool_specs(make_settings(tmp_path, **{"tools.enabled": False}).tools) == []
     no_code = tool_specs(make_settings(tmp_path, **{"tools.allow_code_execution": False}).tools)
-    assert [s.name for s in no_code] == ALL[:6]
+    assert [s.name for s in no_code] == FILES + MEMORY
 
 
 def test_schemas_fit_both_providers(tmp_path: Path) -> None:
