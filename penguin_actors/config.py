@@ -113,6 +113,12 @@ class AgentSettings(Section):
     max_iterations: int = Field(5, ge=1, le=50, description="model calls per turn when a request names none")
 
 
+class TaskSettings(Section):
+    max_steps: int = Field(20, ge=1, le=1000, description="turns a continuous (run mode) task may take in all")
+    max_time_limit_min: float = Field(1440, gt=0, description="the longest time_limit (minutes) a task may ask")
+    default_time_limit_min: float | None = Field(None, gt=0, description="a task's limit if it names none (minutes)")
+
+
 class CheckpointSettings(Section):
     enabled: bool = True
     frequency: int = Field(1, ge=1, le=10_000)
@@ -151,6 +157,7 @@ class Settings(Section):
     serve: ServeSettings = Field(default_factory=ServeSettings)
     models: ModelsSettings = Field(default_factory=ModelsSettings)
     agent: AgentSettings = Field(default_factory=AgentSettings)
+    tasks: TaskSettings = Field(default_factory=TaskSettings)
     checkpoints: CheckpointSettings = Field(default_factory=CheckpointSettings)
     activation: ActivationSettings = Field(default_factory=ActivationSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)

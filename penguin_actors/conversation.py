@@ -166,13 +166,13 @@ class Conversation:
 
     async def wait(self, turn_id: str) -> dict[str, Any]:
         """Wait for the turn to end; its terminal frame's data with ``event`` = complete or error."""
-        turn = self._turn(turn_id)
-        async for _ in turn.subscribe(len(turn.frames) - 1):
-            pass
-        return turn.result()
+        return await self._turn(turn_id).wait()
 
-    async def cancel(self, turn_id: str | None = None) -> bool:
-        """Cancel the given turn, or the running one; True if there was one to cancel."""
+    async def cancel(self, turn_id: str | None = None, reason: str = "cancelled") -> bool:
+        """Cancel the given turn, or the running one; True if there was one to cancel.
+
+        ``reason`` is what the turn's last frame says stopped it (e.g. ``time_limit``).
+        """
         running = self.running
         if turn_id is None:
             if running is None:
@@ -180,12 +180,13 @@ class Conversation:
             turn_id = running.id
         self._turn(turn_id)
         if running is not None and running.id == turn_id and self._current is not None:
+            running.cancel_reason = reason
             self._current[1].cancel()
             return True
         for turn, request in list(self._queue):
             if turn.id == turn_id:
                 self._queue.remove((turn, request))
-                turn.emit("error", {"message": "cancelled before it started", "code": "cancelled"})
+                turn.emit("error", {"message": f"{reason} before it started", "code": "cancelled"})
                 return True
         return False
 

@@ -95,7 +95,7 @@ class ModelsPort(Protocol):
     async def record_usage(self, conversation_id: str, model_id: str, usage: Usage) -> None: ...
 
 
-CANCEL_REASONS = frozenset({"cancelled", "interrupted", "timeout"})
+CANCEL_REASONS = frozenset({"cancelled", "interrupted", "timeout", "time_limit"})
 
 
 @dataclass
@@ -117,6 +117,13 @@ class Progress:
         self.response.extend(self.step_text)
         self.step_text = []
         self.usage = self.usage + usage
+
+    def step_data(self, max_iterations: int) -> dict[str, Any]:
+        return {
+            "iteration": self.iterations,
+            "max_iterations": max_iterations,
+            "message": f"model call {self.iterations} of at most {max_iterations}",
+        }
 
     def complete_data(self) -> dict[str, Any]:
         return {
@@ -194,6 +201,8 @@ class Engine:
         conversation_id = turn.conversation_id
         while True:
             progress.iterations += 1
+            if request.report_progress:
+                turn.emit("progress", progress.step_data(request.max_iterations))
             calls, step_usage = await self._model_call(turn, provider, model, history, progress)
             reply = Message(role="assistant", content="".join(progress.step_text), tool_calls=calls)
             await self._commit(conversation_id, history, [reply])  # journals the calls before they run

@@ -17,7 +17,7 @@ import ray
 from penguin_actors import runtime
 from penguin_actors.actors import conversation_actor_name
 from penguin_actors.config import Settings
-from penguin_actors.errors import NotFound, PenguinError, Unavailable
+from penguin_actors.errors import NotFound, Unavailable
 from penguin_actors.turn import Frame
 from penguin_actors.types import TurnRequest
 
@@ -97,6 +97,10 @@ class Gateway:
         started = await self.call(conversation_id, "start_turn", request)
         return str(started["turn_id"])
 
+    async def cancel(self, conversation_id: str, turn_id: str | None = None, reason: str = "cancelled") -> bool:
+        """Cancel the given turn, or the running one; True if there was one to cancel."""
+        return bool(await self.call(conversation_id, "cancel", turn_id, reason))
+
     async def wait(self, conversation_id: str, turn_id: str) -> dict[str, Any]:
         """Wait for a turn's end: its terminal frame's data with ``event``; ConversationLost if the actor stops."""
         handle = await self.handle(conversation_id)
@@ -111,12 +115,8 @@ class Gateway:
         """A turn's frames in batches; ConversationLost if its actor stops before the turn ends."""
         handle = await self.handle(conversation_id)
         try:
-            async for ref in handle.events.remote(turn_id, after_seq):
-                yield await ref
-        except ray.exceptions.RayTaskError as exc:
-            if isinstance(exc.cause, PenguinError):
-                raise exc.cause from None
-            raise
-        except ray.exceptions.RayActorError:
+            async for batch in runtime.stream(handle.events, turn_id, after_seq):
+                yield batch
+        except Unavailable:
             self.forget(conversation_id)
             raise ConversationLost.of(conversation_id) from None

@@ -12,7 +12,7 @@ import importlib
 import logging
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,7 +43,7 @@ class SystemActor:
 SYSTEM_ACTORS: tuple[SystemActor, ...] = (
     SystemActor("checkpoints", "CheckpointStore", "penguin_actors.checkpoints:CheckpointStore"),
     SystemActor("models", "ModelRegistry", "penguin_actors.models.registry:ModelRegistry"),
-    SystemActor("tasks", "TaskEngine", None),
+    SystemActor("tasks", "TaskEngine", "penguin_actors.task_actor:TaskEngineActor"),
     SystemActor("directory", "ConversationDirectory", "penguin_actors.actors:DirectoryActor"),
 )
 
@@ -168,6 +168,13 @@ async def call(method: Any, *args: Any, **kwargs: Any) -> Any:
     """Await an actor method; its PenguinError reaches the caller as itself, a dead actor as Unavailable."""
     with _actor_errors():
         return await method.remote(*args, **kwargs)
+
+
+async def stream(method: Any, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
+    """The items of an actor generator method, with ``call``'s error mapping."""
+    with _actor_errors():
+        async for ref in method.remote(*args, **kwargs):
+            yield await ref
 
 
 def call_blocking(method: Any, *args: Any, timeout_s: float = 60.0, **kwargs: Any) -> Any:

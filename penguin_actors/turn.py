@@ -11,14 +11,15 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
-Frame = dict[str, Any]
-TERMINAL_EVENTS = frozenset({"complete", "error"})
+from penguin_actors.frames import TERMINAL_EVENTS, Frame, FrameLog
+
+__all__ = ["TERMINAL_EVENTS", "Frame", "Turn"]
 
 
-class Turn:
+class Turn(FrameLog):
     def __init__(
         self,
         conversation_id: str,
@@ -30,31 +31,21 @@ class Turn:
     ) -> None:
         self.conversation_id = conversation_id
         self.id = turn_id or f"turn_{uuid.uuid4().hex[:12]}"
-        self.frames: list[Frame] = []
+        super().__init__({"conversation_id": conversation_id, "turn_id": self.id})
         self.window_s = window_s
         self.max_tokens = max_tokens
         self._clock = clock
-        self._changed = asyncio.Event()
         self._pending: list[str] = []
         self._last_flush = float("-inf")
         self._timer: asyncio.TimerHandle | None = None
         self.created_at = time.time()
-        self.cancel_reason = "cancelled"  # or "interrupted", "timeout": said in the turn's last frame
-
-    @property
-    def done(self) -> bool:
-        return bool(self.frames) and self.frames[-1]["event"] in TERMINAL_EVENTS
-
-    @property
-    def started(self) -> bool:
-        return bool(self.frames)
+        self.cancel_reason = "cancelled"  # or "interrupted", "timeout", "time_limit": said in the last frame
 
     def emit(self, event: str, data: dict[str, Any]) -> Frame:
         """Append a frame (after any pending tokens) and wake the subscribers."""
-        if self.done:
-            raise RuntimeError(f"turn {self.id} already ended; no frame may follow {self.frames[-1]['event']!r}")
-        self.flush()
-        return self._append(event, data)
+        if not self.done:
+            self.flush()
+        return super().emit(event, data)
 
     def add_token(self, text: str) -> None:
         """Queue model text; it goes out now if the last flush is older than the window, else soon."""
@@ -76,36 +67,3 @@ class Turn:
             self._pending.clear()
             self._last_flush = self._clock()
             self._append("token", {"token": text})
-
-    def _append(self, event: str, data: dict[str, Any]) -> Frame:
-        frame = {
-            "event": event,
-            "data": data,
-            "conversation_id": self.conversation_id,
-            "turn_id": self.id,
-            "seq": len(self.frames),
-        }
-        self.frames.append(frame)
-        self._changed.set()
-        self._changed = asyncio.Event()
-        return frame
-
-    async def subscribe(self, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
-        """Batches of the frames after ``after_seq``: those already sent, then the rest live, until the end."""
-        position = max(after_seq + 1, 0)
-        while True:
-            if position < len(self.frames):
-                batch = self.frames[position:]
-                position = len(self.frames)
-                yield batch
-                continue
-            if self.done:
-                return
-            await self._changed.wait()
-
-    def result(self) -> dict[str, Any]:
-        """The terminal frame's data, with its event name; the turn must be done."""
-        if not self.done:
-            raise RuntimeError(f"turn {self.id} has not ended")
-        last = self.frames[-1]
-        return {"event": last["event"], **last["data"]}

@@ -162,3 +162,4 @@ class TurnRequest(Record):
     max_iterations: int = 5
     model_id: str | None = None
     multitask_strategy: MultitaskStrategy = "enqueue"
+    report_progress: bool = Field(False, description="emit a `progress` frame before each model call (tasks)")

@@ -15,7 +15,7 @@ from penguin_actors import __version__, runtime
 from penguin_actors.config import Settings
 from penguin_actors.gateway import Gateway
 from serve_app.errors import install_error_handlers
-from serve_app.routes import chat, checkpoints, conversations, files, models, render, system
+from serve_app.routes import chat, checkpoints, conversations, files, models, projects, render, system, tasks
 from serve_app.schemas import ErrorResponse
 from serve_app.security import install_security, require_api_key
 
@@ -41,7 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_security(app, settings)
     install_error_handlers(app)
     api = [Depends(require_api_key)]
-    for module in (system, models, conversations, chat, checkpoints, files, render):
+    for module in (system, models, conversations, chat, checkpoints, tasks, projects, files, render):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=api)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 

@@ -27,6 +27,11 @@ def get_models(gateway: Annotated[Gateway, Depends(get_gateway)]) -> Any:
     return gateway.system("models")
 
 
+def get_tasks(gateway: Annotated[Gateway, Depends(get_gateway)]) -> Any:
+    return gateway.system("tasks")
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 ModelsDep = Annotated[Any, Depends(get_models)]
+TasksDep = Annotated[Any, Depends(get_tasks)]

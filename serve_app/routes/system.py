@@ -111,10 +111,11 @@ async def system_status(request: Request, settings: SettingsDep, gateway: Gatewa
     if states["models"] == "alive":
         summary = await runtime.call(gateway.system("models").token_usage, None)
         usage = TokenUsageSummary(total=summary["total"], session=summary["session"])
+    run_mode = await runtime.call(gateway.system("tasks").status) if states["tasks"] == "alive" else None
     return SystemStatus(
         status="active" if core else "degraded",
-        runmode_status=None,
-        continuous_mode=False,
+        runmode_status=run_mode["runmode_status"] if run_mode else None,
+        continuous_mode=bool(run_mode and run_mode["continuous_mode"]),
         streaming_active=request.app.state.open_streams > 0,
         token_usage=usage,
         timestamp=datetime.now(UTC),

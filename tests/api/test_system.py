@@ -38,7 +38,7 @@ def test_system_info_has_the_contract_keys(client: httpx.Client) -> None:
     assert body["penguin_version"] == __version__
     assert body["checkpoints_enabled"] is True and body["engine_available"] is True
     assert body["memory_provider"] == {"initialized": True, "provider_type": "LanceDB"}
-    assert body["tool_manager"] == {"active": True, "total_tools": 8}
+    assert body["tool_manager"] == {"active": True, "total_tools": 10}
     assert len(body["nodes"]) == 1
     node = body["nodes"][0]
     assert node["alive"] and node["is_head"] and node["resources"]["CPU"] == 2.0

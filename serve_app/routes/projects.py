@@ -1,0 +1,45 @@
+"""Projects: create, list, and open one with its tasks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+
+from penguin_actors.runtime import call
+from penguin_actors.task_records import ProjectRecord
+from serve_app.deps import TasksDep
+from serve_app.schemas import ErrorResponse, ProjectCreate, ProjectDetail, ProjectList, ProjectPublic
+from serve_app.task_views import public
+
+router = APIRouter(tags=["projects"])
+ProjectIdPath = Annotated[str, Path(min_length=1, max_length=128)]
+ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}}
+
+
+def project_public(record: ProjectRecord, counts: dict[str, int]) -> ProjectPublic:
+    fields = record.model_dump()
+    return ProjectPublic(**fields, project_id=record.id, task_counts=counts)
+
+
+@router.post("/projects/create", response_model=ProjectPublic, status_code=201, responses=ERRORS)
+async def create_project(body: ProjectCreate, tasks: TasksDep) -> ProjectPublic:
+    """A new project; its name must not be taken (ignoring case): a taken name answers 409."""
+    return project_public(await call(tasks.create_project, body.name, body.description), {})
+
+
+@router.get("/projects", response_model=ProjectList)
+async def list_projects(tasks: TasksDep) -> ProjectList:
+    projects = await call(tasks.list_projects)
+    counts = await call(tasks.task_counts)
+    return ProjectList(projects=[project_public(p, counts.get(p.id, {})) for p in projects])
+
+
+@router.get("/projects/{project_id}", response_model=ProjectDetail, responses=ERRORS)
+async def get_project(project_id: ProjectIdPath, tasks: TasksDep) -> ProjectDetail:
+    """The project and its tasks, newest first."""
+    project = await call(tasks.get_project, project_id)
+    records, _ = await call(tasks.list_tasks, None, project_id, 1000, 0)
+    counts = await call(tasks.task_counts)
+    summary = project_public(project, counts.get(project_id, {}))
+    return ProjectDetail(**summary.model_dump(), tasks=[public(r) for r in records])

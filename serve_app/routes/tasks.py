@@ -1,0 +1,73 @@
+"""Tasks: run in the background, synchronously or streamed; list, inspect, start, cancel."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, WebSocket
+
+from penguin_actors.runtime import call
+from serve_app.deps import ModelsDep, SettingsDep, TasksDep
+from serve_app.schemas import ErrorResponse, TaskList, TaskPublic, TaskRequest, TaskResult, TaskStatusName
+from serve_app.task_stream import TaskSession
+from serve_app.task_views import checked_spec, public
+
+router = APIRouter(tags=["tasks"])
+TaskIdPath = Annotated[str, Path(min_length=1, max_length=128)]
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse},
+    404: {"model": ErrorResponse},
+    409: {"model": ErrorResponse},
+}
+
+
+@router.post("/tasks/execute", response_model=TaskPublic, status_code=202, responses=ERRORS)
+async def execute_task(body: TaskRequest, tasks: TasksDep, models: ModelsDep) -> TaskPublic:
+    """Start a task in the background; follow it with GET /tasks/{id} or the task stream."""
+    return public(await call(tasks.execute, await checked_spec(body, models)))
+
+
+@router.post("/tasks/execute-sync", response_model=TaskResult, responses=ERRORS)
+async def execute_task_sync(body: TaskRequest, tasks: TasksDep, models: ModelsDep) -> TaskResult:
+    """Run a task and answer when it has ended, whatever its status (see ``status`` and ``reason``)."""
+    record = await call(tasks.execute, await checked_spec(body, models))
+    return TaskResult(**await call(tasks.result, record.id))
+
+
+@router.post("/tasks", response_model=TaskPublic, status_code=201, responses=ERRORS)
+async def create_task(body: TaskRequest, tasks: TasksDep, models: ModelsDep) -> TaskPublic:
+    """A queued task: run mode takes it in its project's turn, or start it with POST /tasks/{id}/start."""
+    return public(await call(tasks.create_task, await checked_spec(body, models)))
+
+
+@router.get("/tasks", response_model=TaskList)
+async def list_tasks(
+    tasks: TasksDep,
+    status: TaskStatusName | None = None,
+    project_id: Annotated[str | None, Query(max_length=128)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> TaskList:
+    records, total = await call(tasks.list_tasks, status, project_id, limit, offset)
+    return TaskList(tasks=[public(r) for r in records], total=total)
+
+
+@router.get("/tasks/{task_id}", response_model=TaskPublic, responses=ERRORS)
+async def get_task(task_id: TaskIdPath, tasks: TasksDep) -> TaskPublic:
+    return public(await call(tasks.get_task, task_id))
+
+
+@router.post("/tasks/{task_id}/start", response_model=TaskPublic, status_code=202, responses=ERRORS)
+async def start_task(task_id: TaskIdPath, tasks: TasksDep) -> TaskPublic:
+    return public(await call(tasks.start, task_id))
+
+
+@router.post("/tasks/{task_id}/cancel", response_model=TaskPublic, responses=ERRORS)
+async def cancel_task(task_id: TaskIdPath, tasks: TasksDep) -> TaskPublic:
+    """Cancel a queued or running task; answers once it has stopped. A finished task answers 409."""
+    return public(await call(tasks.cancel, task_id))
+
+
+@router.websocket("/tasks/stream")
+async def task_stream(websocket: WebSocket, tasks: TasksDep, models: ModelsDep, settings: SettingsDep) -> None:
+    await TaskSession(websocket, tasks, models, settings).run()
