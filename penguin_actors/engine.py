@@ -15,11 +15,12 @@ import time
 from collections.abc import Mapping
 from contextlib import aclosing
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from penguin_actors.config import ModelConfig, Settings
 from penguin_actors.errors import Invalid, PenguinError, ProviderError
 from penguin_actors.media import sniff_image
+from penguin_actors.metrics import metrics
 from penguin_actors.models.base import ModelProvider
 from penguin_actors.models.prompt import fit_to_window
 from penguin_actors.models.providers import make_provider
@@ -112,6 +113,7 @@ class Progress:
     unanswered: list[ToolCall] = field(default_factory=list)  # journaled calls still without a result
     tool_results: list[Message] = field(default_factory=list)  # results of this step, not yet committed
     stop_reason: str = "end_turn"
+    first_token_s: float | None = None
 
     def end_step(self, usage: Usage) -> None:
         self.response.extend(self.step_text)
@@ -173,6 +175,14 @@ class Engine:
         """
         progress = Progress(started=time.monotonic())
         try:
+            await self._run(turn, request, history, model_id, progress)
+        finally:
+            _record_turn(turn, progress)
+
+    async def _run(
+        self, turn: Turn, request: TurnRequest, history: list[Message], model_id: str | None, progress: Progress
+    ) -> None:
+        try:
             model = await self.models.get(request.model_id or model_id)
             progress.model = model
             await self._commit(turn.conversation_id, history, self.request_messages(request, model))
@@ -208,6 +218,7 @@ class Engine:
             await self._commit(conversation_id, history, [reply])  # journals the calls before they run
             progress.end_step(step_usage)
             await self.models.record_usage(conversation_id, model.id, step_usage)
+            metrics().tokens(model.id, step_usage.input_tokens, step_usage.output_tokens)
             if not calls:
                 break
             progress.unanswered, progress.tool_results = list(calls), []
@@ -267,6 +278,9 @@ class Engine:
         async with aclosing(stream_with_retry(provider, request)) as events:
             async for event in events:
                 if isinstance(event, TextDelta):
+                    if progress.first_token_s is None:
+                        progress.first_token_s = time.monotonic() - progress.started
+                        metrics().first_token(model.id, progress.first_token_s)
                     progress.step_text.append(event.text)
                     turn.add_token(event.text)
                 elif isinstance(event, ToolCallEvent):
@@ -312,6 +326,19 @@ class Engine:
         if due:
             self._unchecked = 0
         history.extend(messages)
+
+
+def _record_turn(turn: Turn, progress: Progress) -> None:
+    """The turn's end in the metrics: by model and status (completed, error or cancelled)."""
+    if not turn.done:
+        return
+    last = turn.frames[-1]
+    if last["event"] == "error":
+        status: Literal["completed", "error", "cancelled"] = "error"
+    else:
+        status = "cancelled" if last["data"].get("cancelled") else "completed"
+    model = progress.model.id if progress.model is not None else "none"
+    metrics().turn_finished(model, status, time.monotonic() - progress.started)
 
 
 def user_message(request: TurnRequest, image: ImagePart | None = None) -> Message:
