@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 from typing import Any, cast
 
@@ -19,7 +20,8 @@ from penguin_actors.config import Settings, ToolSettings
 from penguin_actors.conversation import Conversation, ConversationStorePort, DirectoryPort
 from penguin_actors.directory import ConversationDirectory
 from penguin_actors.engine import ModelsPort
-from penguin_actors.errors import NotFound, Unavailable
+from penguin_actors.errors import Unavailable
+from penguin_actors.metrics import metrics
 from penguin_actors.records import NoteRecord
 from penguin_actors.storage import TextHit, TextQuery
 from penguin_actors.tools import ToolResult
@@ -98,6 +100,7 @@ class RayToolRunner:
         self.settings = settings
         self._scope = (settings.ray.namespace, conversation_id)
         self._task = ray.remote(num_cpus=1, max_retries=0)(run_tool_task)
+        self._tool_names = {spec.name for spec in self.specs()}
 
     def specs(self) -> list[ToolSpec]:
         from penguin_actors.tools import tool_specs
@@ -105,6 +108,17 @@ class RayToolRunner:
         return tool_specs(self.settings.tools)
 
     async def run(self, call: ToolCall) -> ToolResult:
+        started = time.monotonic()
+        tool = call.name if call.name in self._tool_names else "unknown"  # a model's made-up names stay one series
+        try:
+            result = await self._run(call)
+        except asyncio.CancelledError:
+            metrics().tool_finished(tool, "cancelled", time.monotonic() - started)
+            raise
+        metrics().tool_finished(tool, result.status, time.monotonic() - started)
+        return result
+
+    async def _run(self, call: ToolCall) -> ToolResult:
         workspace, tools = str(self.settings.workspace), self.settings.tools
         ref = self._task.remote(call.name, call.arguments, workspace, tools, self._scope)
         limit = self.settings.tools.timeout_s + self.GRACE_S
@@ -162,8 +176,10 @@ class RaySpawner:
         ).remote(conversation_id, self.settings)
         try:
             await runtime.call(handle.activate)
-        except NotFound:
-            ray.kill(handle, no_restart=True)
+        except BaseException:
+            # An actor whose activation failed (an unknown conversation, the store restarting) runs no
+            # turns: stop it, so that the next caller does not find it by name and wait forever.
+            await self.kill(conversation_id)
             raise
 
     async def alive(self, conversation_id: str) -> bool:

@@ -39,6 +39,7 @@ from penguin_actors.errors import Invalid, NotFound, Unavailable
 from penguin_actors.group_commit import GroupCommit, Pending
 from penguin_actors.lineage import expired_checkpoints, message_ranges, unreachable_lineages
 from penguin_actors.memory import checked_query, note_text
+from penguin_actors.metrics import metrics
 from penguin_actors.records import (
     CHECKPOINT_KINDS,
     BranchOrigin,
@@ -314,6 +315,7 @@ class CheckpointStore:
 
     async def _commit(self, batch: list[Pending[_Append, int]]) -> None:
         """Write a batch of appends: one backend call per table, whatever the number of callers."""
+        started = time.monotonic()
         now = self._clock()
         updated: dict[str, ConversationRecord] = {}
         rows: list[MessageRow] = []
@@ -348,6 +350,8 @@ class CheckpointStore:
         for pending, count in accepted:
             if not pending.future.done():
                 pending.future.set_result(count)
+        metrics().store_committed(len(accepted), time.monotonic() - started)
+        metrics().checkpoint_operation("auto", len(checkpoints))
 
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[None]:
@@ -410,6 +414,7 @@ class CheckpointStore:
             )
             await self._backend.add_checkpoints([checkpoint])
             self._remember(checkpoint)
+        metrics().checkpoint_operation("auto" if kind == "auto" else "create")
         return checkpoint
 
     async def list_checkpoints(self, conversation_id: str | None = None, limit: int = 50) -> list[CheckpointRecord]:
@@ -461,6 +466,7 @@ class CheckpointStore:
             self._lineages[lineage.id] = lineage
             await self._backend.upsert_conversations([moved])
             self._conversations[moved.id] = moved
+        metrics().checkpoint_operation("rollback")
         return marker
 
     async def branch(
@@ -505,6 +511,7 @@ class CheckpointStore:
             self._conversations[record.id] = record
             await self._backend.add_checkpoints([marker])
             self._remember(marker)
+        metrics().checkpoint_operation("branch")
         return record, marker
 
     async def stats(self) -> CheckpointStats:
@@ -521,14 +528,15 @@ class CheckpointStore:
         reaches are deleted.
         """
         await self._ensure_open()
+        deleted = 0
         async with self._writing():
             now = self._clock() if now is None else now
             doomed = expired_checkpoints(self._checkpoints.values(), self._order, now, self._settings.checkpoints)
-            if not doomed:
-                return 0
-            deleted = await self._backend.delete_checkpoints(doomed)
-            self._forget(doomed)
-            await self._collect_garbage()
+            if doomed:
+                deleted = await self._backend.delete_checkpoints(doomed)
+                self._forget(doomed)
+                await self._collect_garbage()
+        metrics().checkpoint_operation("cleanup")
         return deleted
 
     # --- internals ----------------------------------------------------------------------

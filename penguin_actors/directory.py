@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 from penguin_actors.config import Settings
 from penguin_actors.errors import Unavailable
+from penguin_actors.metrics import PassivationReason, metrics
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class ConversationDirectory:
                     self._touch(conversation_id)
                     return False
                 del self._active[conversation_id]
+                metrics().active_conversations(len(self._active))
             async with self._capacity:
                 await self._make_room()
                 self._reserved += 1
@@ -72,7 +74,9 @@ class ConversationDirectory:
             finally:
                 self._reserved -= 1
             self._active[conversation_id] = self._clock()
+            metrics().active_conversations(len(self._active))
             self.counts["activations"] += 1
+            metrics().activated()
             return True
 
     async def touch(self, conversation_id: str) -> None:
@@ -83,12 +87,15 @@ class ConversationDirectory:
     async def request_passivation(self, conversation_id: str) -> None:
         """An idle actor asks to stop; it happens in the background, and only if it is still idle."""
         if conversation_id in self._active and conversation_id not in self._passivating:
-            task = asyncio.create_task(self.passivate(conversation_id))
+            task = asyncio.create_task(self.passivate(conversation_id, "idle"))
             self._background.add(task)
             task.add_done_callback(self._background.discard)
 
-    async def passivate(self, conversation_id: str) -> bool:
-        """Stop the conversation's actor if it is idle; True if it is not running afterwards."""
+    async def passivate(self, conversation_id: str, reason: PassivationReason = "idle") -> bool:
+        """Stop the conversation's actor if it is idle; True if it is not running afterwards.
+
+        ``reason`` (``idle`` or ``evicted``) labels the passivation in the metrics.
+        """
         if conversation_id in self._passivating or conversation_id not in self._active:
             return conversation_id not in self._active
         done = self._passivating[conversation_id] = asyncio.Event()
@@ -102,6 +109,8 @@ class ConversationDirectory:
                 await self.spawner.kill(conversation_id)
             self._active.pop(conversation_id, None)
             self.counts["passivations"] += 1
+            metrics().passivated(reason)
+            metrics().active_conversations(len(self._active))
             return True
         finally:
             del self._passivating[conversation_id]
@@ -115,7 +124,9 @@ class ConversationDirectory:
         async with self._lock(conversation_id):
             if await self.spawner.alive(conversation_id):
                 await self.spawner.kill(conversation_id)
+                metrics().passivated("deleted")
             self._active.pop(conversation_id, None)
+            metrics().active_conversations(len(self._active))
 
     def stats(self) -> dict[str, Any]:
         return {
@@ -137,7 +148,7 @@ class ConversationDirectory:
         deadline = self._clock() + self.wait_s
         while len(self._active) + self._reserved >= self.max_active:
             for victim in list(self._active):
-                if await self.passivate(victim):
+                if await self.passivate(victim, "evicted"):
                     self.counts["evictions"] += 1
                     break
             else:

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from penguin_actors import directory as directory_module
 from penguin_actors.directory import ConversationDirectory
 from penguin_actors.errors import NotFound, Unavailable
 from tests.support import make_settings
+from tests.unit.recording_metrics import record_metrics
 
 
 class FakeSpawner:
@@ -133,3 +135,25 @@ async def test_forget_stops_a_deleted_conversation(tmp_path: Path) -> None:
     spawner.busy = {"a"}
     await d.forget("a")
     assert spawner.live == set() and d.stats()["active"] == 0
+
+
+async def test_metrics_count_activations_and_passivations_by_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Activations, idle/evicted/deleted passivations and the active gauge are recorded as they happen."""
+    recorded = record_metrics(monkeypatch, directory_module)
+    spawner = FakeSpawner()
+    d = directory(tmp_path, spawner)
+    await d.activate("a")
+    await d.activate("b")
+    assert recorded.last("penguin_active_conversations") == 2
+    await d.activate("c")  # evicts a
+    await d.request_passivation("b")
+    await asyncio.sleep(0.05)
+    await d.forget("c")
+    assert recorded.total("penguin_activations_total") == 3
+    assert recorded.total("penguin_passivations_total", reason="evicted") == 1
+    assert recorded.total("penguin_passivations_total", reason="idle") == 1
+    assert recorded.total("penguin_passivations_total", reason="deleted") == 1
+    assert recorded.last("penguin_active_conversations") == 0
+    assert not recorded.metrics.failed
