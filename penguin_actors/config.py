@@ -147,6 +147,16 @@ class LimitSettings(Section):
     allow_text_uploads: bool = Field(False, description="accept UTF-8 text uploads as well as images")
     ws_max_frame_bytes: int = Field(1024 * 1024, ge=1024)
     turn_timeout_s: float = Field(600, gt=0)
+    # Rate limits, per ingress replica (each replica counts for itself: N replicas allow N times as much).
+    requests_per_minute: int = Field(
+        0, ge=0, description="/api/v1 HTTP requests per client (API key, else IP) and minute; 0 = no limit"
+    )
+    requests_burst: int = Field(60, ge=1, description="requests a client may make at once before the rate applies")
+    ws_messages_per_minute: int = Field(120, ge=0, description="messages per chat WebSocket and minute; 0 = no limit")
+    ws_messages_burst: int = Field(20, ge=1)
+    # An open WebSocket holds one of its replica's serve.max_ongoing_requests slots for its whole life:
+    # keep this well below that number, or one client can take every slot.
+    max_websockets_per_client: int = Field(16, ge=0, description="open chat WebSockets per client; 0 = no limit")
 
 
 class Settings(Section):

@@ -12,8 +12,23 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from penguin_actors import errors
+from serve_app.schemas import ErrorResponse
 
 log = logging.getLogger(__name__)
+
+# FastAPI's detail of its 400 for a body it cannot parse (not UTF-8, broken multipart).
+FASTAPI_UNPARSEABLE_BODY = "There was an error parsing the body"
+
+
+class RateLimited(errors.PenguinError):
+    """A client went over a rate limit; ``retry_after_s`` (whole seconds) says when to try again."""
+
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after_s: int, **details: Any) -> None:
+        super().__init__(message, retry_after_s=retry_after_s, **details)
+        self.retry_after_s = retry_after_s
+
 
 # The status of each error code, whether it arrives as an exception or in a turn's error frame.
 STATUS_BY_CODE: dict[str, int] = {
@@ -27,6 +42,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.ProviderError.code: 502,
     errors.ConfigError.code: 500,
     "cancelled": 409,
+    RateLimited.code: 429,
 }
 
 
@@ -70,9 +86,15 @@ def _code_for_status(status: int) -> str:
         return "error"
 
 
+def penguin_error_response(exc: errors.PenguinError) -> JSONResponse:
+    """The error body and status of ``exc``; a rate limit adds ``Retry-After``."""
+    headers = {"Retry-After": str(exc.retry_after_s)} if isinstance(exc, RateLimited) else None
+    return error_response(status_for(exc), exc.code, exc.message, details=exc.details or None, headers=headers)
+
+
 async def _penguin_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.PenguinError)
-    return error_response(status_for(exc), exc.code, exc.message, details=exc.details or None)
+    return penguin_error_response(exc)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -80,6 +102,8 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     message = exc.detail if isinstance(exc.detail, str) else HTTPStatus(exc.status_code).phrase
     if exc.status_code == 404 and message == "Not Found":
         message = "no such route: see /api/docs for the API"
+    elif exc.status_code == 400 and message == FASTAPI_UNPARSEABLE_BODY:
+        message = "the request body cannot be parsed: send UTF-8 JSON (multipart/form-data to /upload)"
     return error_response(exc.status_code, _code_for_status(exc.status_code), message, headers=exc.headers)
 
 
@@ -99,7 +123,18 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal", "internal error: the server log has the details")
 
 
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """``responses=`` for a route that may answer these error statuses, so its API docs list them."""
+    return {status: {"model": ErrorResponse} for status in statuses}
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    """Answer every error in the one JSON shape; call it before the routers are included.
+
+    Besides the 422 every route documents, every route may answer 400: an ``invalid`` error of
+    the runtime, or a body that cannot be parsed (FastAPI's own 400), so the API docs say so once.
+    """
+    app.router.responses.setdefault(400, {"model": ErrorResponse, "description": "invalid, or a body not parseable"})
     app.add_exception_handler(errors.PenguinError, _penguin_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

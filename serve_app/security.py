@@ -1,19 +1,26 @@
-"""Authentication, CORS and request-size limits."""
+"""Authentication, CORS and limits: request size, request rate, WebSockets per client."""
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, WebSocketException, status
 from fastapi.middleware.cors import CORSMiddleware
+from pydantic import SecretStr
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from penguin_actors.config import Settings
-from serve_app.errors import error_response
+from serve_app.errors import RateLimited, error_response, penguin_error_response
+from serve_app.limits import ConnectionCounter, RateLimiter, retry_after_s
+from serve_app.schemas import ErrorResponse
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+API_PREFIX = "/api/v1"
+# Probes must keep working when a client is over its limit.
+RATE_EXEMPT_PATHS = frozenset({"/api/v1/health"})
 
 
 def is_loopback(host: str) -> bool:
@@ -29,14 +36,29 @@ def presented_key(conn: HTTPConnection) -> str | None:
     return conn.query_params.get("token")
 
 
+def has_valid_key(conn: HTTPConnection, api_key: SecretStr | None) -> bool:
+    """The connection presents ``api_key`` (compared in constant time); False when no key is configured."""
+    given = presented_key(conn)
+    if api_key is None or given is None:
+        return False
+    return hmac.compare_digest(given.encode(), api_key.get_secret_value().encode())
+
+
+def client_id(conn: HTTPConnection, api_key: SecretStr | None) -> str:
+    """Who a connection counts as for limits: the API key when configured and given, else the client's IP.
+
+    The key is kept only as a short hash. The IP is what the Serve proxy reports: uvicorn there takes
+    it from ``X-Forwarded-For`` when the peer is in ``FORWARDED_ALLOW_IPS`` (loopback by default).
+    """
+    if api_key is not None and has_valid_key(conn, api_key):
+        return "key:" + hashlib.sha256(api_key.get_secret_value().encode()).hexdigest()[:16]
+    return "ip:" + (conn.client.host if conn.client else "unknown")
+
+
 async def require_api_key(conn: HTTPConnection) -> None:
     """Refuse a request without the configured API key; with no key configured, allow all."""
     settings: Settings = conn.app.state.settings
-    if settings.server.api_key is None:
-        return
-    expected = settings.server.api_key.get_secret_value()
-    given = presented_key(conn)
-    if given is not None and hmac.compare_digest(given.encode(), expected.encode()):
+    if settings.server.api_key is None or has_valid_key(conn, settings.server.api_key):
         return
     if conn.scope["type"] == "websocket":
         raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="API key required")
@@ -96,17 +118,61 @@ class _Limited:
         await error_response(413, "too_large", self._message())(scope, receive, send)
 
 
+class RequestRateLimit:
+    """Answer 429 with ``Retry-After`` to a client over its request rate on ``/api/v1`` (health exempt).
+
+    Clients are told apart by ``client_id``; the limiter belongs to this process (one ingress replica).
+    """
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, api_key: SecretStr | None) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.api_key = api_key
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not self._limited(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        wait = self.limiter.check(client_id(HTTPConnection(scope), self.api_key))
+        if not wait:
+            await self.app(scope, receive, send)
+            return
+        seconds = retry_after_s(wait)
+        message = (
+            f"too many requests: this client may make {self.limiter.per_minute} a minute "
+            f"(bursts of {self.limiter.burst}); retry after {seconds} s"
+        )
+        await penguin_error_response(RateLimited(message, retry_after_s=seconds))(scope, receive, send)
+
+    @staticmethod
+    def _limited(path: str) -> bool:
+        return path.startswith(API_PREFIX) and path not in RATE_EXEMPT_PATHS
+
+
+RATE_LIMITED_RESPONSE: dict[str, Any] = {
+    "model": ErrorResponse,
+    "description": "over limits.requests_per_minute (never on /health); retry after Retry-After seconds",
+    "headers": {"Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}},
+}
+
+
 def install_security(app: FastAPI, settings: Settings) -> None:
+    """Add the limits and CORS to ``app``; call it before the routers are included (it documents 429)."""
+    limits = settings.limits
     # An upload's multipart body carries a little framing besides the file itself.
-    upload_bytes = settings.limits.max_upload_bytes + 64 * 1024
-    app.add_middleware(
-        BodySizeLimit, max_bytes=settings.limits.max_body_bytes, per_path={"/api/v1/upload": upload_bytes}
-    )
+    upload_bytes = limits.max_upload_bytes + 64 * 1024
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes, per_path={"/api/v1/upload": upload_bytes})
+    limiter = RateLimiter(limits.requests_per_minute, limits.requests_burst)
+    if limiter.enabled:
+        app.add_middleware(RequestRateLimit, limiter=limiter, api_key=settings.server.api_key)
+        app.router.responses.setdefault(429, RATE_LIMITED_RESPONSE)
+    app.state.websocket_clients = ConnectionCounter(limits.max_websockets_per_client)
     if settings.server.cors_origins:
         cors: dict[str, Any] = {
             "allow_origins": settings.server.cors_origins,
             "allow_credentials": True,
             "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
             "allow_headers": ["Authorization", "Content-Type"],
+            "expose_headers": ["Retry-After"],  # so a page can read when to retry after a 429
         }
         app.add_middleware(CORSMiddleware, **cors)

@@ -17,6 +17,7 @@ from penguin_actors.types import TurnRequest
 from serve_app.deps import GatewayDep, SettingsDep
 from serve_app.errors import STATUS_BY_CODE, error_response
 from serve_app.schemas import ChatRequest, ChatResponse, ErrorResponse
+from serve_app.security import client_id
 from serve_app.streaming import ChatSession, streaming
 
 router = APIRouter(tags=["chat"])
@@ -85,4 +86,6 @@ async def server_sent_events(gateway: Gateway, conversation_id: str, turn_id: st
 
 @router.websocket("/chat/stream")
 async def chat_stream(websocket: WebSocket, gateway: GatewayDep, settings: SettingsDep) -> None:
-    await ChatSession(websocket, gateway, settings, begin_turn).run()
+    client = client_id(websocket, settings.server.api_key)
+    sockets = websocket.app.state.websocket_clients
+    await ChatSession(websocket, gateway, settings, begin_turn, client=client, sockets=sockets).run()

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from penguin_actors.runtime import call
 from serve_app.deps import GatewayDep, SettingsDep
+from serve_app.errors import documented
 from serve_app.schemas import (
     BranchCreate,
     BranchCreated,
@@ -37,7 +38,7 @@ def public(checkpoint: Any) -> CheckpointPublic:
     )
 
 
-@router.post("/checkpoints/create", response_model=CheckpointCreated, status_code=201)
+@router.post("/checkpoints/create", response_model=CheckpointCreated, status_code=201, responses=documented(404))
 async def create_checkpoint(body: CheckpointCreate, gateway: GatewayDep) -> CheckpointCreated:
     conversation_id = await gateway.current_conversation(body.conversation_id)
     checkpoint = await call(
@@ -52,7 +53,7 @@ async def create_checkpoint(body: CheckpointCreate, gateway: GatewayDep) -> Chec
     )
 
 
-@router.get("/checkpoints", response_model=CheckpointList)
+@router.get("/checkpoints", response_model=CheckpointList, responses=documented(404))
 async def list_checkpoints(
     gateway: GatewayDep,
     session_id: Annotated[str | None, Query(max_length=128, description="only this conversation's")] = None,
@@ -85,12 +86,12 @@ async def cleanup_checkpoints(gateway: GatewayDep) -> CleanupResult:
     return CleanupResult(cleaned_count=cleaned, message=f"Cleaned up {cleaned} old checkpoints")
 
 
-@router.get("/checkpoints/{checkpoint_id}", response_model=CheckpointPublic)
+@router.get("/checkpoints/{checkpoint_id}", response_model=CheckpointPublic, responses=documented(404))
 async def get_checkpoint(checkpoint_id: CheckpointPath, gateway: GatewayDep) -> CheckpointPublic:
     return public(await call(gateway.system("checkpoints").get_checkpoint, checkpoint_id))
 
 
-@router.post("/checkpoints/{checkpoint_id}/rollback", response_model=RollbackResult)
+@router.post("/checkpoints/{checkpoint_id}/rollback", response_model=RollbackResult, responses=documented(404))
 async def rollback(checkpoint_id: CheckpointPath, gateway: GatewayDep) -> RollbackResult:
     checkpoint = await call(gateway.system("checkpoints").get_checkpoint, checkpoint_id)
     # Through the conversation's actor, so no turn appends while the lineage moves and its history follows.
@@ -104,7 +105,9 @@ async def rollback(checkpoint_id: CheckpointPath, gateway: GatewayDep) -> Rollba
     )
 
 
-@router.post("/checkpoints/{checkpoint_id}/branch", response_model=BranchCreated, status_code=201)
+@router.post(
+    "/checkpoints/{checkpoint_id}/branch", response_model=BranchCreated, status_code=201, responses=documented(404)
+)
 async def branch(checkpoint_id: CheckpointPath, gateway: GatewayDep, body: BranchCreate | None = None) -> BranchCreated:
     body = body or BranchCreate()
     conversation, _ = await call(gateway.system("checkpoints").branch, checkpoint_id, body.name, body.description)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from penguin_actors.runtime import call
 from serve_app.deps import GatewayDep
+from serve_app.errors import documented
 from serve_app.schemas import (
     ConversationCreate,
     ConversationCreated,
@@ -28,7 +29,7 @@ def summary(record: Any) -> dict[str, Any]:
     return record.model_dump(include=SUMMARY_FIELDS)  # type: ignore[no-any-return]
 
 
-@router.post("/conversations/create", response_model=ConversationCreated, status_code=201)
+@router.post("/conversations/create", response_model=ConversationCreated, status_code=201, responses=documented(404))
 async def create_conversation(gateway: GatewayDep, body: ConversationCreate | None = None) -> ConversationCreated:
     body = body or ConversationCreate()
     if body.model_id is not None:
@@ -48,7 +49,7 @@ async def list_conversations(
     return ConversationList(conversations=items, total=total, limit=limit, offset=offset)
 
 
-@router.get("/conversations/{conversation_id}", response_model=ConversationDetail)
+@router.get("/conversations/{conversation_id}", response_model=ConversationDetail, responses=documented(404))
 async def get_conversation(conversation_id: IdPath, gateway: GatewayDep) -> ConversationDetail:
     store = gateway.system("checkpoints")
     record = await call(store.get_conversation, conversation_id)
@@ -57,7 +58,7 @@ async def get_conversation(conversation_id: IdPath, gateway: GatewayDep) -> Conv
     return ConversationDetail(**summary(record), messages=public)
 
 
-@router.patch("/conversations/{conversation_id}", response_model=ConversationSummary)
+@router.patch("/conversations/{conversation_id}", response_model=ConversationSummary, responses=documented(404))
 async def update_conversation(
     conversation_id: IdPath, body: ConversationUpdate, gateway: GatewayDep
 ) -> ConversationSummary:
@@ -74,7 +75,7 @@ async def update_conversation(
     return ConversationSummary(**summary(record))
 
 
-@router.delete("/conversations/{conversation_id}", response_model=Deleted)
+@router.delete("/conversations/{conversation_id}", response_model=Deleted, responses=documented(404))
 async def delete_conversation(conversation_id: IdPath, gateway: GatewayDep) -> Deleted:
     await call(gateway.system("checkpoints").get_conversation, conversation_id)
     await call(gateway.system("directory").forget, conversation_id)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from penguin_actors.runtime import call
 from serve_app.deps import ModelsDep
+from serve_app.errors import documented
 from serve_app.schemas import (
     CurrentModelResponse,
     ModelLoadRequest,
@@ -26,7 +27,7 @@ async def list_models(models: ModelsDep) -> ModelsResponse:
     return ModelsResponse(models=[ModelPublic.model_validate(e.model_dump()) for e in entries])
 
 
-@router.post("/models/load", response_model=ModelLoadResponse)
+@router.post("/models/load", response_model=ModelLoadResponse, responses=documented(404))
 async def load_model(body: ModelLoadRequest, models: ModelsDep) -> ModelLoadResponse:
     result = await call(models.load, body.model_id)
     return ModelLoadResponse(**result.model_dump(), message=f"Successfully loaded model: {result.model_id}")

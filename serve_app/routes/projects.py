@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 
 from penguin_actors.runtime import call
 from penguin_actors.task_records import ProjectRecord
 from serve_app.deps import TasksDep
-from serve_app.schemas import ErrorResponse, ProjectCreate, ProjectDetail, ProjectList, ProjectPublic
+from serve_app.errors import documented
+from serve_app.schemas import ProjectCreate, ProjectDetail, ProjectList, ProjectPublic
 from serve_app.task_views import public
 
 router = APIRouter(tags=["projects"])
 ProjectIdPath = Annotated[str, Path(min_length=1, max_length=128)]
-ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": ErrorResponse}, 409: {"model": ErrorResponse}}
 
 
 def project_public(record: ProjectRecord, counts: dict[str, int]) -> ProjectPublic:
@@ -22,7 +22,7 @@ def project_public(record: ProjectRecord, counts: dict[str, int]) -> ProjectPubl
     return ProjectPublic(**fields, project_id=record.id, task_counts=counts)
 
 
-@router.post("/projects/create", response_model=ProjectPublic, status_code=201, responses=ERRORS)
+@router.post("/projects/create", response_model=ProjectPublic, status_code=201, responses=documented(409))
 async def create_project(body: ProjectCreate, tasks: TasksDep) -> ProjectPublic:
     """A new project; its name must not be taken (ignoring case): a taken name answers 409."""
     return project_public(await call(tasks.create_project, body.name, body.description), {})
@@ -35,7 +35,7 @@ async def list_projects(tasks: TasksDep) -> ProjectList:
     return ProjectList(projects=[project_public(p, counts.get(p.id, {})) for p in projects])
 
 
-@router.get("/projects/{project_id}", response_model=ProjectDetail, responses=ERRORS)
+@router.get("/projects/{project_id}", response_model=ProjectDetail, responses=documented(404))
 async def get_project(project_id: ProjectIdPath, tasks: TasksDep) -> ProjectDetail:
     """The project and its tasks, newest first."""
     project = await call(tasks.get_project, project_id)

@@ -2,39 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, WebSocket
 
 from penguin_actors.runtime import call
 from serve_app.deps import ModelsDep, SettingsDep, TasksDep
-from serve_app.schemas import ErrorResponse, TaskList, TaskPublic, TaskRequest, TaskResult, TaskStatusName
+from serve_app.errors import documented
+from serve_app.schemas import TaskList, TaskPublic, TaskRequest, TaskResult, TaskStatusName
+from serve_app.security import client_id
 from serve_app.task_stream import TaskSession
 from serve_app.task_views import checked_spec, public
 
 router = APIRouter(tags=["tasks"])
 TaskIdPath = Annotated[str, Path(min_length=1, max_length=128)]
-ERRORS: dict[int | str, dict[str, Any]] = {
-    400: {"model": ErrorResponse},
-    404: {"model": ErrorResponse},
-    409: {"model": ErrorResponse},
-}
 
 
-@router.post("/tasks/execute", response_model=TaskPublic, status_code=202, responses=ERRORS)
+@router.post("/tasks/execute", response_model=TaskPublic, status_code=202, responses=documented(404))
 async def execute_task(body: TaskRequest, tasks: TasksDep, models: ModelsDep) -> TaskPublic:
     """Start a task in the background; follow it with GET /tasks/{id} or the task stream."""
     return public(await call(tasks.execute, await checked_spec(body, models)))
 
 
-@router.post("/tasks/execute-sync", response_model=TaskResult, responses=ERRORS)
+@router.post("/tasks/execute-sync", response_model=TaskResult, responses=documented(404))
 async def execute_task_sync(body: TaskRequest, tasks: TasksDep, models: ModelsDep) -> TaskResult:
     """Run a task and answer when it has ended, whatever its status (see ``status`` and ``reason``)."""
     record = await call(tasks.execute, await checked_spec(body, models))
     return TaskResult(**await call(tasks.result, record.id))
 
 
-@router.post("/tasks", response_model=TaskPublic, status_code=201, responses=ERRORS)
+@router.post("/tasks", response_model=TaskPublic, status_code=201, responses=documented(404))
 async def create_task(body: TaskRequest, tasks: TasksDep, models: ModelsDep) -> TaskPublic:
     """A queued task: run mode takes it in its project's turn, or start it with POST /tasks/{id}/start."""
     return public(await call(tasks.create_task, await checked_spec(body, models)))
@@ -52,17 +49,17 @@ async def list_tasks(
     return TaskList(tasks=[public(r) for r in records], total=total)
 
 
-@router.get("/tasks/{task_id}", response_model=TaskPublic, responses=ERRORS)
+@router.get("/tasks/{task_id}", response_model=TaskPublic, responses=documented(404))
 async def get_task(task_id: TaskIdPath, tasks: TasksDep) -> TaskPublic:
     return public(await call(tasks.get_task, task_id))
 
 
-@router.post("/tasks/{task_id}/start", response_model=TaskPublic, status_code=202, responses=ERRORS)
+@router.post("/tasks/{task_id}/start", response_model=TaskPublic, status_code=202, responses=documented(404, 409))
 async def start_task(task_id: TaskIdPath, tasks: TasksDep) -> TaskPublic:
     return public(await call(tasks.start, task_id))
 
 
-@router.post("/tasks/{task_id}/cancel", response_model=TaskPublic, responses=ERRORS)
+@router.post("/tasks/{task_id}/cancel", response_model=TaskPublic, responses=documented(404, 409))
 async def cancel_task(task_id: TaskIdPath, tasks: TasksDep) -> TaskPublic:
     """Cancel a queued or running task; answers once it has stopped. A finished task answers 409."""
     return public(await call(tasks.cancel, task_id))
@@ -70,4 +67,6 @@ async def cancel_task(task_id: TaskIdPath, tasks: TasksDep) -> TaskPublic:
 
 @router.websocket("/tasks/stream")
 async def task_stream(websocket: WebSocket, tasks: TasksDep, models: ModelsDep, settings: SettingsDep) -> None:
-    await TaskSession(websocket, tasks, models, settings).run()
+    client = client_id(websocket, settings.server.api_key)
+    sockets = websocket.app.state.websocket_clients
+    await TaskSession(websocket, tasks, models, settings, client=client, sockets=sockets).run()

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import ray
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from penguin_actors.testing.fake_llm import FakeLLM, Reply
@@ -145,14 +146,21 @@ def test_bad_frames_get_an_error_and_the_socket_stays_usable(ws: ClientConnectio
     assert until_end(ws)[-1]["event"] == "complete"
 
 
-def test_oversized_and_binary_frames_are_refused(server: Server, ws: ClientConnection) -> None:
-    """A frame over the size limit, or a binary frame, answers an error; the socket stays open."""
-    ws.send("x" * (server.settings.limits.ws_max_frame_bytes + 10))
-    assert receive(ws)["data"]["code"] == "too_large"
+def test_binary_frames_are_refused(ws: ClientConnection) -> None:
+    """A binary frame answers an invalid error; the socket stays open."""
     ws.send(b"\x00\x01")
     assert receive(ws)["data"]["code"] == "invalid"
     send(ws, text="still fine")
     assert until_end(ws)[-1]["event"] == "complete"
+
+
+def test_an_oversized_frame_closes_the_socket_with_1009(server: Server, ws: ClientConnection) -> None:
+    """A frame over ws_max_frame_bytes, through Serve, answers a too_large error, then close 1009."""
+    ws.send("x" * (server.settings.limits.ws_max_frame_bytes + 10))
+    assert receive(ws)["data"]["code"] == "too_large"
+    with pytest.raises(ConnectionClosed):
+        ws.recv(timeout=30)
+    assert ws.close_code == 1009
 
 
 def test_reject_strategy_answers_conflict(ws: ClientConnection) -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from penguin_actors import errors
 from serve_app.app import create_app
+from serve_app.errors import RateLimited
 from tests.support import make_settings
 
 
@@ -125,3 +126,33 @@ async def test_streamed_oversized_body_is_413(tmp_path: Path) -> None:
         response = await client.post("/api/v1/_echo", content=chunks(), headers={"content-type": "application/json"})
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "too_large"
+
+
+async def test_unparseable_body_is_400_saying_what_to_send(http: httpx.AsyncClient) -> None:
+    """A body that is not UTF-8 answers 400 invalid with what to send, and the API docs list 400 on every route."""
+    response = await http.post("/api/v1/_echo", content=b"\xff\xfe{", headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"] == {
+        "code": "invalid",
+        "message": "the request body cannot be parsed: send UTF-8 JSON (multipart/form-data to /upload)",
+    }
+    paths = (await http.get("/api/openapi.json")).json()["paths"]
+    assert all("400" in operation["responses"] for path in paths.values() for operation in path.values())
+
+
+async def test_rate_limited_error_is_429_with_retry_after(tmp_path: Path) -> None:
+    """A RateLimited error answers 429, code rate_limited, an integer Retry-After and retry_after_s."""
+    app = _app(tmp_path)
+
+    @app.get("/api/v1/_limited")
+    async def limited() -> None:
+        raise RateLimited("slow down: retry after 7 s", retry_after_s=7)
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        response = await client.get("/api/v1/_limited")
+    assert response.status_code == 429 and response.headers["retry-after"] == "7"
+    assert response.json()["error"] == {
+        "code": "rate_limited",
+        "message": "slow down: retry after 7 s",
+        "details": {"retry_after_s": 7},
+    }
