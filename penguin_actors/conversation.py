@@ -140,8 +140,8 @@ class Conversation:
 
     async def start_turn(self, request: TurnRequest) -> dict[str, Any]:
         """Queue a turn and return its id at once; its frames are read with ``events``."""
-        if self._closing:
-            raise Passivating(f"conversation {self.id} is passivating: activate it again")
+        if self._closing or not self._tasks:
+            raise Passivating(f"conversation {self.id} is passivating or not activated: activate it again")
         self.last_used = self._clock()
         if self.busy and request.multitask_strategy == "reject":
             raise Conflict(

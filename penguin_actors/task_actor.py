@@ -41,7 +41,7 @@ class GatewayConversations:
         async for batch in self.gateway.events(conversation_id, turn_id, after_seq):
             yield batch
 
-    async def cancel(self, conversation_id: str, turn_id: str, reason: str) -> bool:
+    async def cancel(self, conversation_id: str, turn_id: str | None, reason: str) -> bool:
         return await self.gateway.cancel(conversation_id, turn_id, reason)
 
 

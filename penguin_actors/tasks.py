@@ -56,7 +56,9 @@ class TaskConversations(Protocol):
     async def create(self, title: str) -> str: ...
     async def start_turn(self, conversation_id: str, request: TurnRequest) -> str: ...
     def events(self, conversation_id: str, turn_id: str, after_seq: int = -1) -> AsyncIterator[list[Frame]]: ...
-    async def cancel(self, conversation_id: str, turn_id: str, reason: str) -> bool: ...
+    async def cancel(self, conversation_id: str, turn_id: str | None, reason: str) -> bool:
+        """Cancel the turn (None: the running one, if any); True if there was one to cancel."""
+        ...
 
 
 class Interrupted(PenguinError):
@@ -319,7 +321,10 @@ class TaskEngine:
         deadline = None if spec.time_limit_min is None else (record.started_at or 0) + spec.time_limit_min * 60
         follow = record.turn_id if resume else None
         if resume and follow is None:
-            raise Invalid("the task engine restarted before the task's first step began: start it again")
+            # Stopped before its first step was recorded: a turn started in that moment is stopped, then
+            # the step is taken (again).
+            with contextlib.suppress(PenguinError):
+                await self.conversations.cancel(record.conversation_id, None, "interrupted")
         while True:
             if run.stop is not None:
                 return record.model_copy(update={"status": "cancelled", "reason": "cancelled"})

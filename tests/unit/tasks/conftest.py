@@ -80,7 +80,7 @@ class LocalConversations:
         async for batch in self.conversations[conversation_id].events(turn_id, after_seq):
             yield batch
 
-    async def cancel(self, conversation_id: str, turn_id: str, reason: str) -> bool:
+    async def cancel(self, conversation_id: str, turn_id: str | None, reason: str) -> bool:
         return await self.conversations[conversation_id].cancel(turn_id, reason)
 
     async def restart(self, conversation_id: str) -> None:

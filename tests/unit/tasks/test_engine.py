@@ -211,3 +211,14 @@ async def test_unknown_ids_and_filters(kit: Kit) -> None:
         await engine.get_project("proj_nope")
     with pytest.raises(Invalid, match="unknown task status"):
         await engine.list_tasks(status="sleeping")  # type: ignore[arg-type]
+
+
+async def test_a_task_stopped_before_its_first_step_is_started_again(kit: Kit) -> None:
+    """The engine stops before the first step is recorded; a new engine takes the step, and the task completes."""
+    kit.llm.script("done at last")
+    first = kit.engine()
+    record = await first.execute(TaskSpec(name="early"))
+    await first.close()
+    assert (await kit.engine().get_task(record.id)).steps == 0
+    task = await asyncio.wait_for(kit.engines[-1].wait(record.id), 10)
+    assert (task.status, task.response, task.steps) == ("completed", "done at last", 1)
