@@ -152,6 +152,10 @@ class ConversationActor(Conversation):
             tools=RayToolRunner(settings, conversation_id),
         )
 
+    def node_id(self) -> str:
+        """The Ray node this actor runs on."""
+        return str(ray.get_runtime_context().get_node_id())
+
 
 class RaySpawner:
     """Starts conversation actors as named, detached Ray actors that need no CPU of their own."""
@@ -164,18 +168,22 @@ class RaySpawner:
     def _handle(self, conversation_id: str) -> Any:
         return ray.get_actor(conversation_actor_name(conversation_id), namespace=self.namespace)
 
-    async def spawn(self, conversation_id: str) -> None:
+    async def spawn(self, conversation_id: str) -> str | None:
+        activation = self.settings.activation
         handle = self._actor_class.options(
             name=conversation_actor_name(conversation_id),
             namespace=self.namespace,
             lifetime="detached",
             get_if_exists=True,
             num_cpus=0,
+            resources=dict(activation.resources),
+            scheduling_strategy="SPREAD" if activation.placement == "spread" else "DEFAULT",
             max_restarts=0,  # a crashed conversation is activated again from storage by its next caller
             max_task_retries=0,
         ).remote(conversation_id, self.settings)
         try:
             await runtime.call(handle.activate)
+            return str(await runtime.call(handle.node_id))
         except BaseException:
             # An actor whose activation failed (an unknown conversation, the store restarting) runs no
             # turns: stop it, so that the next caller does not find it by name and wait forever.

@@ -66,6 +66,11 @@ class RaySettings(Section):
         description="Ray's own token authentication (RAY_AUTH_MODE); 'disabled' only on a trusted host",
     )
     connect_timeout_s: float = Field(10.0, gt=0, le=300)
+    system_actors_on_head: bool = Field(
+        True,
+        description="keep the system actors on the head node: the store's default storage is the head's disk; "
+        "turn off only with a storage_uri every node reaches (s3://…, a shared file system)",
+    )
 
 
 class ServeSettings(Section):
@@ -78,6 +83,9 @@ class ServeSettings(Section):
     # each route bounds its own work instead (limits.turn_timeout_s).
     request_timeout_s: float | None = Field(None, gt=0)
     keep_alive_timeout_s: float = Field(30.0, gt=0)
+    replica_resources: dict[str, float] = Field(
+        default_factory=dict, description="custom Ray resources each ingress replica needs (where replicas may run)"
+    )
 
 
 class ModelConfig(Section):
@@ -130,6 +138,14 @@ class CheckpointSettings(Section):
 class ActivationSettings(Section):
     max_active: int = Field(64, ge=1, le=100_000)
     idle_timeout_s: float = Field(600, gt=0)
+    placement: Literal["spread", "pack"] = Field(
+        "spread", description="spread conversation actors over the cluster's nodes, or pack them (Ray's default)"
+    )
+    resources: dict[str, float] = Field(
+        default_factory=dict,
+        description="custom Ray resources each conversation actor needs, e.g. {penguin_conversations: 0.01} "
+        "to keep them on nodes started with --resources",
+    )
 
 
 class ToolSettings(Section):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -27,8 +27,11 @@ log = logging.getLogger(__name__)
 class Spawner(Protocol):
     """How the directory starts and stops conversation actors (Ray in production, plain objects in tests)."""
 
-    async def spawn(self, conversation_id: str) -> None:
-        """Start the actor and load its state; NotFound if the conversation does not exist."""
+    async def spawn(self, conversation_id: str) -> str | None:
+        """Start the actor and load its state; the id of the node it runs on, if known.
+
+        NotFound if the conversation does not exist.
+        """
 
     async def alive(self, conversation_id: str) -> bool: ...
 
@@ -54,6 +57,7 @@ class ConversationDirectory:
         self._passivating: dict[str, asyncio.Event] = {}
         self._background: set[asyncio.Task[Any]] = set()
         self.counts = {"activations": 0, "passivations": 0, "evictions": 0}
+        self._nodes: dict[str, str] = {}  # conversation id -> the node its actor runs on
 
     async def activate(self, conversation_id: str) -> bool:
         """Make sure the conversation's actor runs; True if it was started now."""
@@ -65,15 +69,18 @@ class ConversationDirectory:
                     self._touch(conversation_id)
                     return False
                 del self._active[conversation_id]
+                self._nodes.pop(conversation_id, None)
                 metrics().active_conversations(len(self._active))
             async with self._capacity:
                 await self._make_room()
                 self._reserved += 1
             try:
-                await self.spawner.spawn(conversation_id)
+                node = await self.spawner.spawn(conversation_id)
             finally:
                 self._reserved -= 1
             self._active[conversation_id] = self._clock()
+            if node is not None:
+                self._nodes[conversation_id] = node
             metrics().active_conversations(len(self._active))
             self.counts["activations"] += 1
             metrics().activated()
@@ -108,6 +115,7 @@ class ConversationDirectory:
             else:
                 await self.spawner.kill(conversation_id)
             self._active.pop(conversation_id, None)
+            self._nodes.pop(conversation_id, None)
             self.counts["passivations"] += 1
             metrics().passivated(reason)
             metrics().active_conversations(len(self._active))
@@ -126,6 +134,7 @@ class ConversationDirectory:
                 await self.spawner.kill(conversation_id)
                 metrics().passivated("deleted")
             self._active.pop(conversation_id, None)
+            self._nodes.pop(conversation_id, None)
             metrics().active_conversations(len(self._active))
 
     def stats(self) -> dict[str, Any]:
@@ -133,6 +142,7 @@ class ConversationDirectory:
             "active": len(self._active),
             "max_active": self.max_active,
             "conversations": list(reversed(self._active)),  # most recently used first
+            "by_node": dict(Counter(self._nodes[c] for c in self._active if c in self._nodes)),
             **self.counts,
         }
 

@@ -111,9 +111,17 @@ def _load(target: str) -> type:
     return cls
 
 
-def actor_options(name: str, namespace: str) -> dict[str, Any]:
-    """Options of a system actor: named, detached, restarted forever, never replaying a call."""
+HEAD_NODE_RESOURCE = "node:__internal_head__"  # Ray gives the head node 1 of it
+
+
+def actor_options(name: str, namespace: str, *, on_head: bool = False) -> dict[str, Any]:
+    """Options of a system actor: named, detached, restarted forever, never replaying a call.
+
+    ``on_head`` keeps it on the head node (a tiny share of the head's own resource).
+    """
+    resources = {HEAD_NODE_RESOURCE: 0.001} if on_head else {}
     return {
+        "resources": resources,
         "name": name,
         "namespace": namespace,
         "lifetime": "detached",
@@ -133,7 +141,8 @@ def ensure_system_actors(settings: Settings) -> dict[str, ray.actor.ActorHandle]
         if spec.target is None:
             continue
         cls = ray.remote(_load(spec.target))
-        handle = cls.options(**actor_options(spec.name, settings.ray.namespace)).remote(settings)
+        options = actor_options(spec.name, settings.ray.namespace, on_head=settings.ray.system_actors_on_head)
+        handle = cls.options(**options).remote(settings)
         handles[spec.name] = handle
     ray.get([h.__ray_ready__.remote() for h in handles.values()])
     return handles
@@ -223,8 +232,9 @@ def cluster_nodes() -> list[dict[str, Any]]:
                 "node_id": node["NodeID"],
                 "address": node.get("NodeManagerAddress", ""),
                 "alive": bool(node.get("Alive")),
-                "is_head": "node:__internal_head__" in node.get("Resources", {}),
+                "is_head": HEAD_NODE_RESOURCE in node.get("Resources", {}),
                 "resources": resources,
+                "metrics_port": node.get("MetricsExportPort"),
             }
         )
     return nodes

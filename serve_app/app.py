@@ -75,5 +75,5 @@ def build(settings: Settings) -> Application:
         num_replicas=settings.serve.num_replicas,
         max_ongoing_requests=settings.serve.max_ongoing_requests,
         # The ingress awaits actors and relays their output; it needs no CPU of its own.
-        ray_actor_options={"num_cpus": 0},
+        ray_actor_options={"num_cpus": 0, "resources": dict(settings.serve.replica_resources)},
     ).bind(settings)

@@ -198,14 +198,22 @@ def _status(settings: Settings) -> int:
         settings = settings.model_copy(update={"ray": settings.ray.model_copy(update={"address": "auto"})})
     runtime.connect(settings)
     try:
+        states = asyncio.run(runtime.system_actor_states(settings.ray.namespace))
+        placed: dict[str, int] = {}
+        if states["directory"] == "alive":
+            directory = ray.get_actor("directory", namespace=settings.ray.namespace)
+            placed = ray.get(directory.stats.remote(), timeout=10)["by_node"]
         print("Nodes:")
         for node in runtime.cluster_nodes():
             cpus = node["resources"].get("CPU", 0)
             role = "head" if node["is_head"] else "worker"
             state = "alive" if node["alive"] else "dead"
-            print(f"  {node['node_id'][:12]}  {node['address']:<15}  {role:<6}  {state:<5}  CPU {cpus:g}")
+            conversations = placed.get(node["node_id"], 0)
+            print(
+                f"  {node['node_id'][:12]}  {node['address']:<15}  {role:<6}  {state:<5}  CPU {cpus:g}  "
+                f"conversations {conversations}"
+            )
         print("System actors:")
-        states = asyncio.run(runtime.system_actor_states(settings.ray.namespace))
         for spec in runtime.SYSTEM_ACTORS:
             print(f"  {spec.name:<12} {spec.role:<22} {states[spec.name]}")
         print("Serve:")

@@ -77,6 +77,8 @@ class NodeInfo(Schema):
     alive: bool
     is_head: bool
     resources: dict[str, float]
+    active_conversations: int = Field(0, description="conversation actors running on this node")
+    metrics_port: int | None = Field(None, description="the node's Prometheus endpoint (http://address:port)")
 
 
 class SystemInfo(Schema):

@@ -31,6 +31,7 @@ from pydantic import ValidationError
 
 from penguin_actors.config import Settings
 from penguin_actors.errors import PenguinError
+from penguin_actors.metrics import metrics
 from serve_app.limits import Clock, ConnectionCounter, TokenBucket, retry_after_s
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,8 @@ class SocketSession:
 
     # What a frame that is not a JSON object is told to send instead.
     EXPECTED = "a JSON object"
+    # The route's name in the WebSocket metrics.
+    ROUTE = "websocket"
 
     def __init__(
         self,
@@ -99,6 +102,7 @@ class SocketSession:
             refusal = f"too many open WebSockets for this client (limit {self.sockets.limit}): close one, then retry"
             await self.close(WS_TRY_AGAIN_LATER, "too_many_websockets", refusal, reason="too many open WebSockets")
             return
+        metrics().websocket_opened(self.ROUTE)
         try:
             while self.state is SessionState.OPEN:
                 message = await self.websocket.receive()
@@ -108,6 +112,7 @@ class SocketSession:
         except WebSocketDisconnect:
             pass
         finally:
+            metrics().websocket_closed(self.ROUTE)
             self.sockets.close(self.client)
             self.state = SessionState.CLOSED
             for relay in self._relays:

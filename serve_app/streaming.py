@@ -48,6 +48,7 @@ class ResumeMessage(BaseModel):
 class ChatSession(SocketSession):
     """Reads client messages and relays each turn's frames; turns outlive the socket."""
 
+    ROUTE = "chat"
     EXPECTED = "a JSON object: a chat request, or {'type': 'cancel'|'resume'}"
 
     def __init__(

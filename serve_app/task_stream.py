@@ -38,6 +38,7 @@ class FollowMessage(BaseModel):
 class TaskSession(SocketSession):
     """Starts or follows one task at a time and relays its frames; tasks outlive the socket."""
 
+    ROUTE = "tasks"
     EXPECTED = "a JSON object: a task, {'task_id': ...} or {'type': 'cancel'}"
 
     def __init__(

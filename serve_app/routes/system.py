@@ -73,6 +73,9 @@ async def system_info(settings: SettingsDep, gateway: GatewayDep) -> SystemInfo:
     )
     store_alive = states["checkpoints"] == "alive"
     tools = tool_specs(settings.tools)
+    placed: dict[str, int] = {}
+    if states["directory"] == "alive":
+        placed = (await runtime.call(gateway.system("directory").stats))["by_node"]
     return SystemInfo(
         penguin_version=__version__,
         engine_available=states["directory"] == "alive" and store_alive,
@@ -82,7 +85,7 @@ async def system_info(settings: SettingsDep, gateway: GatewayDep) -> SystemInfo:
         tool_manager=ToolManagerInfo(active=bool(tools), total_tools=len(tools)),
         memory_provider=MemoryProviderInfo(initialized=store_alive, provider_type="LanceDB" if store_alive else None),
         actors=states,
-        nodes=[NodeInfo(**n) for n in nodes],
+        nodes=[NodeInfo(**n, active_conversations=placed.get(n["node_id"], 0)) for n in nodes],
     )
 
 

@@ -157,3 +157,22 @@ async def test_metrics_count_activations_and_passivations_by_reason(
     assert recorded.total("penguin_passivations_total", reason="deleted") == 1
     assert recorded.last("penguin_active_conversations") == 0
     assert not recorded.metrics.failed
+
+
+class PlacingSpawner(FakeSpawner):
+    """Says each actor runs on node a or node b, in turn."""
+
+    async def spawn(self, conversation_id: str) -> str | None:
+        await super().spawn(conversation_id)
+        return "node-a" if len(self.spawned) % 2 else "node-b"
+
+
+async def test_stats_count_active_conversations_per_node(tmp_path: Path) -> None:
+    """by_node counts the live actors on each node the spawner reported; a passivated one leaves its count."""
+    spawner = PlacingSpawner()
+    conversations = directory(tmp_path, spawner, max_active=4)
+    for name in ("c1", "c2", "c3"):
+        await conversations.activate(name)
+    assert conversations.stats()["by_node"] == {"node-a": 2, "node-b": 1}
+    assert await conversations.passivate("c1")
+    assert conversations.stats()["by_node"] == {"node-b": 1, "node-a": 1}
