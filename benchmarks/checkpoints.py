@@ -36,8 +36,6 @@ import gc
 import inspect
 import json
 import math
-import os
-import platform
 import random
 import sys
 import tempfile
@@ -45,17 +43,16 @@ import time
 from collections import Counter
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import partial
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
+from benchmarks.harness import machine_info, percentile, write_results
 from penguin_actors.checkpoints import CheckpointStore
 from penguin_actors.config import load_settings
 from penguin_actors.lance_backend import LanceBackend
-from penguin_actors.records import CheckpointRecord, ConversationRecord, LineageRecord
-from penguin_actors.storage import MessageRange, MessageRow, StoreBackend
+from penguin_actors.records import CheckpointRecord, ConversationRecord, LineageRecord, NoteRecord
+from penguin_actors.storage import MessageRange, MessageRow, StoreBackend, TextHit, TextQuery
 from penguin_actors.types import Message
 
 T = TypeVar("T")
@@ -155,6 +152,26 @@ class CountingBackend:
     async def optimize(self) -> None:
         self.calls["optimize"] += 1
         await self.inner.optimize()
+
+    # Memory and documents: part of the backend, never used by the operations measured here.
+
+    async def add_notes(self, records: Sequence[NoteRecord]) -> None:
+        self._write("add_notes", len(records))
+        await self.inner.add_notes(records)
+
+    async def search_text(self, query: TextQuery) -> list[TextHit]:
+        return await self.inner.search_text(query)
+
+    async def put_documents(self, kind: str, documents: Sequence[tuple[str, str]]) -> None:
+        self._write("put_documents", len(documents))
+        await self.inner.put_documents(kind, documents)
+
+    async def load_documents(self, kind: str) -> list[tuple[str, str]]:
+        return await self.inner.load_documents(kind)
+
+    async def delete_documents(self, kind: str, ids: Sequence[str]) -> int:
+        self.calls["delete_documents"] += 1
+        return await self.inner.delete_documents(kind, ids)
 
 
 @dataclass
@@ -284,14 +301,6 @@ async def run_round(bench: Bench, subjects: list[Subject], rng: random.Random, r
             raise RuntimeError(f"restore of size {s.size} gave {count} messages")
 
 
-def percentile(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile (0..1) by linear interpolation between the closest ranks."""
-    ordered = sorted(values)
-    position = (len(ordered) - 1) * q
-    lo, hi = math.floor(position), math.ceil(position)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (position - lo)
-
-
 def summarize(bench: Bench, sizes: Sequence[int]) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for operation in OPERATIONS:
@@ -388,27 +397,6 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines + notes) + "\n"
 
 
-def machine_info() -> dict[str, Any]:
-    cpu_model = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu_model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {
-        "cpu_count": os.cpu_count(),
-        "cpu_model": cpu_model,
-        "python": platform.python_version(),
-        "implementation": platform.python_implementation(),
-        "platform": platform.platform(),
-        "lancedb": metadata.version("lancedb"),
-        "pyarrow": metadata.version("pyarrow"),
-        "date": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-
-
 async def run(sizes: list[int], repeat: int, seed: int) -> dict[str, Any]:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="penguin-bench-checkpoints-") as tmp:
@@ -439,7 +427,7 @@ async def run(sizes: list[int], repeat: int, seed: int) -> dict[str, Any]:
             await store.close()
     return {
         "benchmark": "checkpoints",
-        "machine": machine_info(),
+        "machine": machine_info(("lancedb", "pyarrow")),
         "parameters": {
             "sizes": sizes,
             "repeat": repeat,
@@ -471,9 +459,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"give at least two sizes of {TURN} or more, and --repeat of 1 or more")
     report = asyncio.run(run(sizes, args.repeat, args.seed))
     table = markdown(report)
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "checkpoints.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    (args.out / "checkpoints.md").write_text("# Checkpoint store benchmark\n\n" + table, encoding="utf-8")
+    write_results(args.out, "checkpoints", "Checkpoint store benchmark", report, table)
     print()
     print(table)
     print(f"wrote {args.out / 'checkpoints.json'} and {args.out / 'checkpoints.md'}")
