@@ -83,6 +83,9 @@ class ServeSettings(Section):
     # each route bounds its own work instead (limits.turn_timeout_s).
     request_timeout_s: float | None = Field(None, gt=0)
     keep_alive_timeout_s: float = Field(30.0, gt=0)
+    proxy_location: Literal["EveryNode", "HeadOnly"] = Field(
+        "EveryNode", description="where Serve runs HTTP proxies: on every node (behind a load balancer) or the head"
+    )
     replica_resources: dict[str, float] = Field(
         default_factory=dict, description="custom Ray resources each ingress replica needs (where replicas may run)"
     )

@@ -90,6 +90,8 @@ def check_bind(host: str, port: int) -> None:
     """Fail with a clear message if ``host:port`` cannot be bound (in use, or no such address)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as sock:
+        # As the HTTP server binds: connections of a server that just stopped (TIME_WAIT) do not count.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
@@ -134,6 +136,7 @@ def _serve(settings: Settings) -> int:
     from ray import serve
 
     from penguin_actors import runtime
+    from penguin_actors.node_check import check_nodes
     from serve_app.app import APP_NAME, build
 
     connection = runtime.connect(settings)
@@ -149,15 +152,17 @@ def _serve(settings: Settings) -> int:
         handles = runtime.ensure_system_actors(settings)
         ray.get([h.__ray_ready__.remote() for h in handles.values()])
         serve.start(
+            proxy_location=settings.serve.proxy_location,
             http_options={
                 "host": settings.server.host,
                 "port": settings.server.port,
                 "request_timeout_s": settings.serve.request_timeout_s,
                 "keep_alive_timeout_s": settings.serve.keep_alive_timeout_s,
-            }
+            },
         )
         serve.run(build(settings), name=APP_NAME, route_prefix="/", blocking=False)
-        _announce(settings, connection, model=ray.get(handles["models"].startup_note.remote()))
+        reach = _report_nodes(check_nodes(settings))
+        _announce(settings, connection, model=ray.get(handles["models"].startup_note.remote()), nodes=reach)
         while not stop.wait(1.0):
             pass
         print("penguin-actors: shutting down", flush=True)
@@ -171,7 +176,16 @@ def _serve(settings: Settings) -> int:
     return 0
 
 
-def _announce(settings: Settings, connection: Connection, model: str) -> None:
+def _report_nodes(problems: dict[str, list[str]]) -> str:
+    """Warn about each node that does not reach the workspace or the store; the summary for the banner."""
+    failing = {node: found for node, found in problems.items() if found}
+    for node, found in failing.items():
+        for problem in found:
+            print(f"penguin-actors: warning: node {node[:12]}: {problem}; work placed there will fail", flush=True)
+    return f"{len(problems) - len(failing)} of {len(problems)} reach the workspace and the store"
+
+
+def _announce(settings: Settings, connection: Connection, model: str, nodes: str) -> None:
     host = settings.server.host
     base = f"http://{'[' + host + ']' if ':' in host else host}:{settings.server.port}"
     lines = [
@@ -182,6 +196,7 @@ def _announce(settings: Settings, connection: Connection, model: str) -> None:
         f"  ray        {connection.address} (namespace {settings.ray.namespace})",
         f"  workspace  {settings.workspace}",
         f"  model      {model}",
+        f"  nodes      {nodes}",
         "Press Ctrl-C to stop.",
     ]
     print("\n".join(lines), flush=True)

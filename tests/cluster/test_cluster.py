@@ -47,6 +47,7 @@ class Cluster:
 @dataclass
 class Penguin:
     base_url: str
+    banner: str
 
     def ws(self) -> ClientConnection:
         return connect(self.base_url.replace("http://", "ws://") + "/api/v1/chat/stream", open_timeout=60)
@@ -100,8 +101,8 @@ def penguin(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Itera
     port = free_port()
     command = [*CLI, "serve", "--address", cluster.address, "--port", str(port), "--workspace", str(root / "ws")]
     with RunningProcess([*command, "--config", str(config)], env=ENV) as server:
-        server.wait_for("Press Ctrl-C to stop.", timeout=180)
-        yield Penguin(f"http://127.0.0.1:{port}")
+        banner = server.wait_for("Press Ctrl-C to stop.", timeout=180)
+        yield Penguin(f"http://127.0.0.1:{port}", banner)
 
 
 def chat(client: httpx.Client, conversation: str, text: str, deadline_s: float = 90) -> dict[str, Any]:
@@ -125,6 +126,7 @@ def until_end(socket: ClientConnection) -> list[dict[str, Any]]:
 def test_conversations_spread_and_survive_a_worker_dying_mid_turn(cluster: Cluster, penguin: Penguin) -> None:
     """12 conversations spread over both workers; one worker is killed mid-turn: its turns end in an error
     event, every conversation answers again from a surviving node, and no acknowledged message is lost."""
+    assert "nodes      3 of 3 reach the workspace and the store" in penguin.banner
     with httpx.Client(base_url=penguin.base_url, timeout=60) as client:
         assert client.get("/api/v1/health").json()["ray"]["nodes_alive"] == 3
         acknowledged: dict[str, list[str]] = {}
