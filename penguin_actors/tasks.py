@@ -27,6 +27,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from penguin_actors import task_steps as steps
 from penguin_actors.config import Settings
 from penguin_actors.errors import Conflict, Invalid, NotFound, PenguinError
 from penguin_actors.frames import TERMINAL_EVENTS, Frame, FrameLog
@@ -35,14 +36,8 @@ from penguin_actors.types import TurnRequest
 
 log = logging.getLogger(__name__)
 
-DONE_MARKER = "TASK_COMPLETE"
 TASK, PROJECT = "task", "project"
 MAX_PAGE = 1000
-RUN_MODE_PROMPT = (
-    "\n\nYou are in run mode: work on this task step by step, using the tools, without waiting for the user. "
-    f"When the whole task is done, end your reply with the line {DONE_MARKER}."
-)
-CONTINUE_PROMPT = f"Continue with the task: take the next step. When it is all done, end with {DONE_MARKER}."
 
 
 class TaskStore(Protocol):
@@ -232,7 +227,7 @@ class TaskEngine:
 
     async def result(self, task_id: str) -> dict[str, Any]:
         """Wait until the task has finished; its outcome as ``execute-sync`` answers it."""
-        return self.result_data(await self.wait(task_id))
+        return steps.result_data(await self.wait(task_id), self._clock())
 
     async def events(self, task_id: str, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
         """The task's frames after ``after_seq``, live until it ends; a finished task's last frame only."""
@@ -306,7 +301,7 @@ class TaskEngine:
             log.exception("task %s ended %s but its record could not be saved", task_id, record.status)
             self._tasks[task_id] = record
         finally:
-            run.frames.emit(*self._final_event(record))
+            run.frames.emit(*steps.final_event(record, self._clock()))
             self._runs.pop(task_id, None)
         if record.spec.continuous and record.spec.project_id and record.status != "cancelled" and not self._closing:
             await self._run_next_in_project(record.spec.project_id)
@@ -317,7 +312,7 @@ class TaskEngine:
             conversation_id = await self.conversations.create(f"Task: {spec.name}")
             record = await self._save(record.model_copy(update={"conversation_id": conversation_id}))
         assert record.conversation_id is not None and spec.max_iterations is not None
-        run.frames.emit("start", self._start_data(record, resumed=resume))
+        run.frames.emit("start", steps.start_data(record, resumed=resume))
         deadline = None if spec.time_limit_min is None else (record.started_at or 0) + spec.time_limit_min * 60
         follow = record.turn_id if resume else None
         if resume and follow is None:
@@ -329,10 +324,10 @@ class TaskEngine:
             if run.stop is not None:
                 return record.model_copy(update={"status": "cancelled", "reason": "cancelled"})
             if deadline is not None and self._clock() >= deadline:
-                return record.model_copy(update=self._time_limit(record))
+                return record.model_copy(update=steps.time_limit(record))
             if follow is None:
                 request = TurnRequest(
-                    text=self._prompt(record),
+                    text=steps.prompt(record),
                     max_iterations=spec.max_iterations,
                     model_id=spec.model_id,
                     report_progress=True,
@@ -353,19 +348,11 @@ class TaskEngine:
                     "the server restarted while the task ran, and its step did not survive: the task's "
                     f"conversation ({record.conversation_id}) holds what was done; run the task again to go on"
                 ) from None
-            record = self._tally(record, result)
-            status = self._outcome(record, result, run)
+            record = steps.tally(record, result)
+            status = steps.outcome(record, result, run.stop, self.settings.tasks.max_steps)
             if status is not None:
                 return await self._save(record.model_copy(update=status))
             record = await self._save(record)
-
-    def _prompt(self, record: TaskRecord) -> str:
-        if record.steps > 0:
-            return CONTINUE_PROMPT
-        text = f"Task: {record.spec.name}"
-        if record.spec.description:
-            text += f"\n\n{record.spec.description}"
-        return text + (RUN_MODE_PROMPT if record.spec.continuous else "")
 
     async def _follow(self, record: TaskRecord, turn_id: str, run: _Run, deadline: float | None) -> dict[str, Any]:
         """Relay the turn's frames to the task's log until it ends; at the deadline, cancel it (time_limit)."""
@@ -397,62 +384,10 @@ class TaskEngine:
         return result
 
     def _relay(self, record: TaskRecord, frame: Frame, run: _Run) -> None:
-        data = frame["data"]
         if frame["event"] == "progress":
-            iteration = record.iterations + data["iteration"]
-            step = f"step {record.steps}: " if record.spec.continuous else ""
-            run.frames.emit(
-                "progress",
-                {"iteration": iteration, "max_iterations": data["max_iterations"], "message": step + data["message"]},
-            )
+            run.frames.emit("progress", steps.progress_data(record, frame["data"]))
         elif frame["event"] == "action":
-            run.frames.emit("action", data)
-
-    @staticmethod
-    def _tally(record: TaskRecord, result: dict[str, Any]) -> TaskRecord:
-        """Add a step's result to the record, once (a resumed step may have been counted before the restart)."""
-        if result["event"] != "complete" or record.turn_counted:
-            return record
-        usage = result.get("usage") or {}
-        return record.model_copy(
-            update={
-                "turn_counted": True,
-                "iterations": record.iterations + int(result.get("iterations", 0)),
-                "response": result.get("response", ""),
-                "action_results": record.action_results + list(result.get("action_results", [])),
-                "usage": {
-                    "input": record.usage["input"] + int(usage.get("input", 0)),
-                    "output": record.usage["output"] + int(usage.get("output", 0)),
-                },
-            }
-        )
-
-    def _outcome(self, record: TaskRecord, result: dict[str, Any], run: _Run) -> dict[str, Any] | None:
-        """The final status (and reason) after a step, or None when run mode takes another step."""
-        if result["event"] == "error":
-            return {"status": "failed", "reason": result.get("message", "the turn failed")}
-        stop_reason = result.get("stop_reason")
-        if stop_reason == "time_limit":
-            return self._time_limit(record)
-        if result.get("cancelled") or run.stop is not None:
-            return {"status": "cancelled", "reason": run.stop or stop_reason}
-        if not record.spec.continuous:
-            if stop_reason == "max_iterations":
-                return {"status": "iterations_exceeded", "reason": f"max_iterations ({record.spec.max_iterations})"}
-            return {"status": "completed"}
-        if declares_done(record.response or ""):
-            return {"status": "completed", "response": without_marker(record.response or "")}
-        if record.steps >= self.settings.tasks.max_steps:
-            return {
-                "status": "iterations_exceeded",
-                "reason": f"run mode took tasks.max_steps ({self.settings.tasks.max_steps}) steps "
-                f"without the task being declared complete",
-            }
-        return None
-
-    @staticmethod
-    def _time_limit(record: TaskRecord) -> dict[str, Any]:
-        return {"status": "time_limit_reached", "reason": f"the time limit of {record.spec.time_limit_min:g} min"}
+            run.frames.emit("action", frame["data"])
 
     async def _run_next_in_project(self, project_id: str) -> None:
         queued = [r for r in self._tasks.values() if r.spec.project_id == project_id and r.status == "queued"]
@@ -472,57 +407,9 @@ class TaskEngine:
     async def _finish(self, record: TaskRecord) -> TaskRecord:
         return await self._save(record.model_copy(update={"finished_at": self._clock()}))
 
-    def _start_data(self, record: TaskRecord, *, resumed: bool) -> dict[str, Any]:
-        return {
-            "task_id": record.id,
-            "name": record.spec.name,
-            "conversation_id": record.conversation_id,
-            "continuous": record.spec.continuous,
-            "resumed": resumed,
-        }
-
-    def result_data(self, record: TaskRecord) -> dict[str, Any]:
-        """The task's outcome as ``execute-sync`` answers it and ``complete`` carries it."""
-        return {
-            "task_id": record.id,
-            "status": record.status,
-            "response": record.response or "",
-            "iterations": record.iterations,
-            "execution_time": record.execution_time(self._clock()),
-            "action_results": record.action_results,
-            "usage": record.usage,
-            "conversation_id": record.conversation_id,
-            "reason": record.reason,
-            "task_metadata": {
-                "name": record.spec.name,
-                "description": record.spec.description,
-                "continuous": record.spec.continuous,
-                "time_limit": record.spec.time_limit_min,
-                "project_id": record.spec.project_id,
-                "steps": record.steps,
-            },
-        }
-
-    def _final_event(self, record: TaskRecord) -> tuple[str, dict[str, Any]]:
-        if record.status == "failed":
-            return "error", {"message": record.reason or "the task failed", "code": "task_failed", "task_id": record.id}
-        return "complete", self.result_data(record)
-
     def _final_frame(self, record: TaskRecord, seq: int) -> Frame:
-        event, data = self._final_event(record)
+        event, data = steps.final_event(record, self._clock())
         return {"event": event, "data": data, "task_id": record.id, "seq": seq}
-
-
-def declares_done(response: str) -> bool:
-    """True if the reply's last line is ``DONE_MARKER`` (Markdown emphasis or code marks around it allowed)."""
-    lines = [line for line in response.splitlines() if line.strip()]
-    return bool(lines) and lines[-1].strip().strip("*`_ ") == DONE_MARKER
-
-
-def without_marker(response: str) -> str:
-    """The reply without its last line (the marker)."""
-    lines = response.rstrip().splitlines()
-    return "\n".join(lines[:-1]).strip()
 
 
 def _new_id(prefix: str) -> str:
