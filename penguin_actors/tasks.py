@@ -24,7 +24,7 @@ import logging
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from penguin_actors import task_steps as steps
@@ -69,10 +69,11 @@ class _Run:
     frames: FrameLog
     task: asyncio.Task[None] | None = None
     stop: str | None = None  # "cancelled" once the user cancels
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 class TaskEngine:
+    """Task and project records, the tasks being run, and run mode; see the module docstring."""
+
     def __init__(
         self,
         settings: Settings,
@@ -211,7 +212,6 @@ class TaskEngine:
         if run is None:  # queued
             return await self._finish(record.model_copy(update={"status": "cancelled", "reason": "cancelled"}))
         run.stop = "cancelled"
-        run.wake.set()
         if record.conversation_id is not None and record.turn_id is not None:
             with contextlib.suppress(PenguinError):
                 await self.conversations.cancel(record.conversation_id, record.turn_id, "cancelled")
