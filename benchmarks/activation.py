@@ -371,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overflow", type=int, default=2, help="activations past max_active, each must evict one")
     parser.add_argument("--out", type=Path, help="results directory (default benchmarks/results, quick: .../quick)")
     args = parser.parse_args(argv)
+    harness.match_ray_niceness()
     for name, full, quick in (("samples", 20, 3), ("turn_samples", 10, 2), ("repeat", 10, 2), ("max_active", 32, 3)):
         if getattr(args, name) is None:
             setattr(args, name, quick if args.quick else full)

@@ -345,6 +345,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--out", type=Path, help="results directory (default benchmarks/results, quick: .../quick)")
     args = parser.parse_args(argv)
+    harness.match_ray_niceness()
     scenarios = quick_scenarios() if args.quick else SCENARIOS
     if args.scenarios:
         wanted = {name.strip() for name in args.scenarios.split(",") if name.strip()}

@@ -359,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline-store", choices=["memory", "lance"], default="lance", help="the baseline's store")
     parser.add_argument("--out", type=Path, help="results directory (default benchmarks/results, quick: .../quick)")
     args = parser.parse_args(argv)
+    harness.match_ray_niceness()
     defaults = (("conversations", 500, 16), ("turns", 4, 2), ("max_active", 32, 4), ("concurrency", 16, 4),
                 ("sample_interval", 5.0, 1.0))  # fmt: skip
     for name, full, quick in defaults:
