@@ -195,7 +195,8 @@ class TokenUsageResponse(Schema):
 
 # --- conversations ----------------------------------------------------------
 
-ConversationId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+RecordId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
+ConversationId = RecordId
 ModelId = Annotated[str, Field(min_length=1, max_length=128)]
 
 
@@ -435,7 +436,6 @@ class RenderResponse(Schema):
 TaskStatusName = Literal[
     "queued", "running", "completed", "failed", "cancelled", "time_limit_reached", "iterations_exceeded"
 ]
-RecordId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
 
 class TaskRequest(Schema):

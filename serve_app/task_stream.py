@@ -71,15 +71,13 @@ class TaskSession(SocketSession):
         await self.close(status.WS_1008_POLICY_VIOLATION, code, message, reason="not a task", details=details)
 
     async def _start(self, request: TaskRequest) -> None:
-        if self._busy():
-            await self.error("conflict", f"task {self.task_id} is streaming on this socket: wait for it or cancel it")
+        if await self._refuse_if_busy():
             return
         record = await call(self.tasks.execute, await checked_spec(request, self.models))
         self._follow_task(record.id, -1)
 
     async def _follow(self, message: FollowMessage) -> None:
-        if self._busy():
-            await self.error("conflict", f"task {self.task_id} is streaming on this socket: wait for it or cancel it")
+        if await self._refuse_if_busy():
             return
         await call(self.tasks.get_task, message.task_id)  # NotFound now, not in the relay
         self._follow_task(message.task_id, message.after_seq)
@@ -95,6 +93,13 @@ class TaskSession(SocketSession):
             await call(self.tasks.cancel, task_id)
         except PenguinError as exc:
             await self.error(exc.code, exc.message, task_id=task_id)
+
+    async def _refuse_if_busy(self) -> bool:
+        """One task at a time per socket: True (and the client told) while one is streaming."""
+        if not self._busy():
+            return False
+        await self.error("conflict", f"task {self.task_id} is streaming on this socket: wait for it or cancel it")
+        return True
 
     def _busy(self) -> bool:
         return self._current is not None and not self._current.done()

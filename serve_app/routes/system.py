@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, Request
 
@@ -73,15 +74,14 @@ async def system_info(settings: SettingsDep, gateway: GatewayDep) -> SystemInfo:
     )
     store_alive = states["checkpoints"] == "alive"
     tools = tool_specs(settings.tools)
-    placed: dict[str, int] = {}
-    if states["directory"] == "alive":
-        placed = (await runtime.call(gateway.system("directory").stats))["by_node"]
+    directory = await runtime.call(gateway.system("directory").stats) if states["directory"] == "alive" else None
+    placed: dict[str, int] = directory["by_node"] if directory else {}
     return SystemInfo(
         penguin_version=__version__,
         engine_available=states["directory"] == "alive" and store_alive,
         checkpoints_enabled=settings.checkpoints.enabled and store_alive,
         current_model=await _current_model(gateway, states),
-        conversation_manager=await _conversation_manager(gateway, states),
+        conversation_manager=await _conversation_manager(gateway, states, directory),
         tool_manager=ToolManagerInfo(active=bool(tools), total_tools=len(tools)),
         memory_provider=MemoryProviderInfo(initialized=store_alive, provider_type="LanceDB" if store_alive else None),
         actors=states,
@@ -89,14 +89,15 @@ async def system_info(settings: SettingsDep, gateway: GatewayDep) -> SystemInfo:
     )
 
 
-async def _conversation_manager(gateway: Gateway, states: dict[str, runtime.ActorState]) -> ConversationManagerInfo:
-    """The current session (the most recently active conversation) and the directory's counts."""
-    if states["checkpoints"] != "alive" or states["directory"] != "alive":
+async def _conversation_manager(
+    gateway: Gateway, states: dict[str, runtime.ActorState], directory: dict[str, Any] | None
+) -> ConversationManagerInfo:
+    """The current session (the most recently active conversation) and ``directory``'s counts (its stats)."""
+    if states["checkpoints"] != "alive" or directory is None:
         return ConversationManagerInfo(active=False)
     store = gateway.system("checkpoints")
     current = await runtime.call(store.most_recent_conversation)
     total = (await runtime.call(store.get_conversation, current)).message_count if current else None
-    directory = await runtime.call(gateway.system("directory").stats)
     return ConversationManagerInfo(
         active=True,
         current_session_id=current,
