@@ -372,16 +372,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, help="results directory (default benchmarks/results, quick: .../quick)")
     args = parser.parse_args(argv)
     harness.match_ray_niceness()
-    for name, full, quick in (("samples", 20, 3), ("turn_samples", 10, 2), ("repeat", 10, 2), ("max_active", 32, 3)):
-        if getattr(args, name) is None:
-            setattr(args, name, quick if args.quick else full)
+    harness.fill_defaults(args, (("samples", 20, 3), ("turn_samples", 10, 2), ("repeat", 10, 2), ("max_active", 32, 3)))
     report = asyncio.run(run(args))
-    table = markdown(report)
-    title = "Activation benchmark" + (" (quick smoke run: not a measurement)" if args.quick else "")
-    written = harness.write_results(harness.results_dir(args.out, args.quick), "activation", title, report, table)
-    print()
-    print(table)
-    print("wrote " + ", ".join(map(str, written)))
+    harness.publish(args, "activation", "Activation benchmark", report, markdown(report))
     return 0
 
 

@@ -470,6 +470,35 @@ class FakeLLMProcess:
             stop_tree(self.process, timeout_s=10)
 
 
+def fill_defaults(args: Any, defaults: Sequence[tuple[str, Any, Any]]) -> None:
+    """Give each option of ``defaults`` (name, full-run value, ``--quick`` value) left unset its value."""
+    for name, full, quick in defaults:
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)
+
+
+def publish(
+    args: Any,
+    name: str,
+    title: str,
+    report: Mapping[str, Any],
+    table: str,
+    chart: tuple[str, Sequence[Mapping[str, Any]]] | None = None,
+) -> None:
+    """Write a benchmark's JSON, markdown and (with ``chart``: its title and panels) PNG, then print the table."""
+    out = results_dir(args.out, args.quick)
+    title += " (quick smoke run: not a measurement)" if args.quick else ""
+    written = write_results(out, name, title, report, table)
+    if chart is not None:
+        if plot(out / f"{name}.png", *chart):
+            written.append(out / f"{name}.png")
+        else:
+            print('matplotlib is not installed: no plot (pip install -e ".[bench]")')
+    print()
+    print(table)
+    print("wrote " + ", ".join(map(str, written)))
+
+
 def results_dir(out: Path | None, quick: bool) -> Path:
     """Where results go: ``--out``, else ``benchmarks/results`` (``benchmarks/results/quick`` for ``--quick``)."""
     if out is not None:

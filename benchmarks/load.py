@@ -359,17 +359,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds:
         scenarios = tuple(replace(s, rounds=args.rounds) for s in scenarios)
     report = asyncio.run(run(args, scenarios))
-    out = harness.results_dir(args.out, args.quick)
-    table = markdown(report)
-    title = "Load benchmark" + (" (quick smoke run: not a measurement)" if args.quick else "")
-    written = harness.write_results(out, "load", title, report, table)
-    if harness.plot(out / "load.png", "Penguin Actors: latency against concurrency", panels(report)):
-        written.append(out / "load.png")
-    else:
-        print('matplotlib is not installed: no plot (pip install -e ".[bench]")')
-    print()
-    print(table)
-    print("wrote " + ", ".join(map(str, written)))
+    chart = ("Penguin Actors: latency against concurrency", panels(report))
+    harness.publish(args, "load", "Load benchmark", report, markdown(report), chart)
     return 0
 
 

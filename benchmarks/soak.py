@@ -362,19 +362,10 @@ def main(argv: list[str] | None = None) -> int:
     harness.match_ray_niceness()
     defaults = (("conversations", 500, 16), ("turns", 4, 2), ("max_active", 32, 4), ("concurrency", 16, 4),
                 ("sample_interval", 5.0, 1.0))  # fmt: skip
-    for name, full, quick in defaults:
-        if getattr(args, name) is None:
-            setattr(args, name, quick if args.quick else full)
+    harness.fill_defaults(args, defaults)
     report = asyncio.run(run(args))
-    out = harness.results_dir(args.out, args.quick)
-    table = markdown(report)
-    title = "Soak benchmark" + (" (quick smoke run: not a measurement)" if args.quick else "")
-    written = harness.write_results(out, "soak", title, report, table)
-    if harness.plot(out / "soak.png", "Penguin Actors soak: memory against conversations done", panels(report)):
-        written.append(out / "soak.png")
-    print()
-    print(table)
-    print("wrote " + ", ".join(map(str, written)))
+    chart = ("Penguin Actors soak: memory against conversations done", panels(report))
+    harness.publish(args, "soak", "Soak benchmark", report, markdown(report), chart)
     return 0
 
 
