@@ -17,7 +17,6 @@ import os
 import platform
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ import httpx
 import yaml
 
 from penguin_actors.config import Settings
+from penguin_actors.testing.ports import free_port
 
 # Environment variables a server child must not inherit: they would join another Ray or change its settings.
 _SCRUBBED = ("RAY_ADDRESS", "ANTHROPIC_API_KEY", "OPENAI_API_KEY")
@@ -199,13 +199,6 @@ def plot(path: Path, title: str, panels: Sequence[Mapping[str, Any]]) -> bool:
 
 
 # --- processes -----------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ import pytest
 
 from penguin_actors.models.catalog import BUILTIN_CATALOG
 from penguin_actors.testing.fake_llm import FakeLLM
-from tests.support import FAKE_KEY, FAKE_KEY_ENV, Server, fake_catalog, free_port, make_settings
+from penguin_actors.testing.ports import free_port
+from tests.support import FAKE_KEY, FAKE_KEY_ENV, Server, fake_catalog, make_settings
 
 # Tests never use Ray's token authentication; the docs say how to run with it.
 os.environ["RAY_AUTH_MODE"] = "disabled"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import queue
 import signal
-import socket
 import subprocess
 import threading
 import time
@@ -15,14 +14,6 @@ from pathlib import Path
 import httpx
 
 from penguin_actors.config import Settings, load_settings
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
 
 FAKE_KEY_ENV = "FAKE_LLM_TEST_KEY"
 FAKE_KEY = "sk-test-fake-llm-0123456789"

@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import RunningProcess, free_port
+from penguin_actors.testing.ports import free_port
+from tests.support import RunningProcess
 
 pytestmark = [pytest.mark.chaos, pytest.mark.slow]
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support import RunningProcess, free_port, wait_for_http
+from penguin_actors.testing.ports import free_port
+from tests.support import RunningProcess, wait_for_http
 
 CLI = [sys.executable, "-m", "serve_app"]
 

@@ -22,7 +22,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from penguin_actors.testing.fake_llm import FakeLLM, Reply
-from tests.support import RunningProcess, free_port, wait_for_http
+from penguin_actors.testing.ports import free_port
+from tests.support import RunningProcess, wait_for_http
 
 pytestmark = pytest.mark.slow
 

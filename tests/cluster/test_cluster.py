@@ -21,7 +21,8 @@ import pytest
 import yaml
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support import RunningProcess, free_port
+from penguin_actors.testing.ports import free_port
+from tests.support import RunningProcess
 
 pytestmark = [pytest.mark.cluster, pytest.mark.slow]
 

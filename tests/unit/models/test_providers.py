@@ -9,6 +9,7 @@ from penguin_actors.models.anthropic_provider import AnthropicProvider
 from penguin_actors.models.base import ModelProvider
 from penguin_actors.models.openai_provider import OpenAIProvider
 from penguin_actors.testing.fake_llm import FakeLLM, FakeToolCall, Reply
+from penguin_actors.testing.ports import free_port
 from penguin_actors.types import (
     Message,
     ModelRequest,
@@ -20,7 +21,6 @@ from penguin_actors.types import (
     Usage,
     UsageEvent,
 )
-from tests.support import free_port
 from tests.unit.models.conftest import ask, key_of, stream_events
 
 WEATHER = ToolSpec(
