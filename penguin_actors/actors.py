@@ -21,9 +21,10 @@ from penguin_actors.conversation import Conversation, ConversationStorePort, Dir
 from penguin_actors.directory import ConversationDirectory
 from penguin_actors.engine import ModelsPort
 from penguin_actors.errors import Unavailable
+from penguin_actors.memory import MemoryResult
 from penguin_actors.metrics import metrics
 from penguin_actors.records import NoteRecord
-from penguin_actors.storage import TextHit, TextQuery
+from penguin_actors.storage import TextQuery
 from penguin_actors.tools import ToolResult
 from penguin_actors.types import ToolCall, ToolSpec
 from penguin_actors.workspace import Workspace
@@ -62,9 +63,9 @@ class StoreMemory:
         note: NoteRecord = runtime.call_blocking(self._store().add_note, text, conversation_id)
         return note
 
-    def search(self, query: TextQuery) -> list[TextHit]:
-        hits: list[TextHit] = runtime.call_blocking(self._store().search_memory, query)
-        return hits
+    def search(self, query: TextQuery) -> MemoryResult:
+        result: MemoryResult = runtime.call_blocking(self._store().search_memory, query)
+        return result
 
     def _store(self) -> Any:
         return runtime.get_actor("checkpoints", self._namespace)

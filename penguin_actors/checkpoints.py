@@ -19,7 +19,8 @@ from any conversations, form the next batch, written with one backend call per
 table. ``append_messages`` returns only once its messages are durable.
 
 Notes (memory) and documents (other actors' records: tasks, projects) live in
-the same database, so this is its one writer.
+the same database, so this is its one writer; memory search and the background
+embedding of notes and messages are ``recall.py``'s.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ from penguin_actors.config import Settings
 from penguin_actors.errors import Invalid, NotFound, Unavailable
 from penguin_actors.group_commit import GroupCommit, Pending
 from penguin_actors.lineage import expired_checkpoints, message_ranges, unreachable_lineages
-from penguin_actors.memory import checked_query, note_text
+from penguin_actors.memory import MemoryResult, checked_query, note_text
 from penguin_actors.metrics import metrics
+from penguin_actors.recall import Recall
 from penguin_actors.records import (
     CHECKPOINT_KINDS,
     BranchOrigin,
@@ -50,7 +52,7 @@ from penguin_actors.records import (
     LineageRecord,
     NoteRecord,
 )
-from penguin_actors.storage import MessageRange, MessageRow, StoreBackend, TextHit, TextQuery
+from penguin_actors.storage import MessageRange, MessageRow, StoreBackend, TextQuery
 from penguin_actors.types import Message
 
 log = logging.getLogger(__name__)
@@ -131,6 +133,9 @@ class CheckpointStore:
         self._optimizer: asyncio.Task[None] | None = None
         self._batches_since_optimize = 0
         self._cleaner: asyncio.Task[None] | None = None
+        self._recall = Recall(
+            settings.memory, self._backend, self._writing, lambda lineage_id: lineage_id in self._lineages
+        )
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -145,6 +150,7 @@ class CheckpointStore:
                 conversations = await self._backend.load_conversations()
                 lineages = await self._backend.load_lineages()
                 checkpoints = await self._backend.load_checkpoints()
+                await self._recall.open()
             except Exception as exc:
                 raise Unavailable(f"the conversation store cannot be opened: {exc}") from exc
             self._conversations = {c.id: c for c in conversations}
@@ -181,6 +187,7 @@ class CheckpointStore:
         if self._optimizer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._optimizer)
+        await self._recall.close()
         async with self._write_lock:
             await self._backend.close()
             self._opened = False
@@ -345,6 +352,7 @@ class CheckpointStore:
         if checkpoints:
             await self._backend.add_checkpoints(checkpoints)
         self._conversations.update(updated)
+        self._recall.messages_added(rows)
         for checkpoint in checkpoints:
             self._remember(checkpoint)
         for pending, count in accepted:
@@ -372,12 +380,13 @@ class CheckpointStore:
         )
         async with self._writing():
             await self._backend.add_notes([note])
+        self._recall.note_added(note)
         return note
 
-    async def search_memory(self, query: TextQuery) -> list[TextHit]:
-        """Notes and user/assistant messages matching ``query.text`` (full text), best first per source."""
+    async def search_memory(self, query: TextQuery) -> MemoryResult:
+        """Notes and user/assistant messages matching ``query.text``, best first per source (``recall.py``)."""
         await self._ensure_open()
-        return await self._backend.search_text(checked_query(query))
+        return await self._recall.search(checked_query(query))
 
     async def put_documents(self, kind: str, documents: dict[str, str]) -> None:
         """Store JSON documents of ``kind`` by id (other actors' records: tasks, projects …)."""

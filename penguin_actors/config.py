@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from penguin_actors.errors import ConfigError
 
@@ -32,6 +33,8 @@ ENV_SHORTCUTS = {
 # Read by load_settings itself, never a key of the settings.
 ENV_IGNORED = {"PENGUIN_CONFIG"}
 DEFAULT_CONFIG_FILE = "penguin.yaml"
+# Keys whose invalid values an error message does not repeat.
+HIDDEN_VALUES = {"api_key", "api_key_env"}
 
 Provider = Literal["anthropic", "openai", "openai-compatible", "sim"]
 
@@ -178,6 +181,65 @@ class LimitSettings(Section):
     max_websockets_per_client: int = Field(16, ge=0, description="open chat WebSockets per client; 0 = no limit")
 
 
+class EmbeddingSettings(Section):
+    """An embedding provider for memory search by meaning; the section absent (the default) = full text only."""
+
+    provider: Literal["openai", "openai-compatible"] = Field(
+        "openai", description="'openai', or any server speaking its embeddings API (needs base_url; key optional)"
+    )
+    model: str = Field("text-embedding-3-small", min_length=1, max_length=200)
+    base_url: str | None = Field(None, description="the API's base URL, e.g. http://localhost:11434/v1")
+    api_key_env: str | None = Field(
+        None, description="environment variable holding the provider key; unset = OPENAI_API_KEY for 'openai'"
+    )
+    dimensions: int = Field(1536, ge=8, le=8192, description="the length of the model's vectors")
+    send_dimensions: bool = Field(
+        True, description="ask the provider for vectors of this length (text-embedding-3 models shorten theirs)"
+    )
+    batch_size: int = Field(64, ge=1, le=2048, description="texts per embedding request of the background indexer")
+    max_input_chars: int = Field(8000, ge=100, le=100_000, description="longer texts are cut before embedding")
+    min_similarity: float = Field(
+        0.25, ge=-1.0, lt=1.0, description="cosine similarity below which a vector match does not count"
+    )
+    timeout_s: float = Field(30.0, gt=0, le=600, description="the time limit of a background embedding request")
+    query_timeout_s: float = Field(
+        5.0, gt=0, le=120, description="the time limit of embedding a search query; then the search uses words only"
+    )
+    retry_interval_s: float = Field(
+        30.0, gt=0, le=3600, description="after a failed embedding request, wait this long before the next try"
+    )
+
+    @field_validator("base_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"https?://[^\s/]+\S*", value):
+            raise ValueError("must be an http:// or https:// URL, e.g. http://localhost:11434/v1")
+        return value
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", value):
+            raise ValueError(
+                "must name an environment variable (letters, digits, _), not hold the key: put the key in that variable"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _compatible_needs_base_url(self) -> EmbeddingSettings:
+        if self.provider == "openai-compatible" and not self.base_url:
+            raise ValueError(
+                "provider 'openai-compatible' needs base_url: give the server's API URL, e.g. http://localhost:11434/v1"
+            )
+        return self
+
+
+class MemorySettings(Section):
+    embeddings: EmbeddingSettings | None = Field(
+        None, description="search notes and messages by meaning too; unset = full-text search only"
+    )
+
+
 class Settings(Section):
     workspace: Path = Field(default_factory=lambda: Path.cwd() / "workspace")
     storage_uri: str | None = Field(None, description="LanceDB URI; unset = <workspace>/.penguin/db")
@@ -191,6 +253,7 @@ class Settings(Section):
     activation: ActivationSettings = Field(default_factory=ActivationSettings)
     tools: ToolSettings = Field(default_factory=ToolSettings)
     limits: LimitSettings = Field(default_factory=LimitSettings)
+    memory: MemorySettings = Field(default_factory=MemorySettings)
 
     @property
     def resolved_storage_uri(self) -> str:
@@ -280,6 +343,8 @@ def _describe(exc: ValidationError) -> str:
         if err["type"] == "extra_forbidden":
             allowed = ", ".join(_allowed_keys(loc[:-1]))
             lines.append(f"{key}: unknown key; allowed here: {allowed}")
+        elif loc and loc[-1] in HIDDEN_VALUES:
+            lines.append(f"{key}: {err['msg']}")  # the value may be a key pasted in the wrong place
         else:
             lines.append(f"{key}: {err['msg']} (got {err.get('input')!r})")
     return "invalid configuration:\n  " + "\n  ".join(lines)

@@ -12,6 +12,9 @@ Tables (created when missing):
   ``optimize`` deletes the superseded versions.
 - ``lineages``, ``checkpoints`` and ``notes``: rows added and deleted, never changed.
 - ``documents``: small JSON records by ``(kind, id)``, versioned like conversations.
+- ``embeddings``: vectors of notes and messages (``lance_vectors.py``), created by
+  ``open_embeddings`` once an embedding provider is configured; deleting messages
+  deletes their embeddings, whether or not a provider is configured now.
 
 Message and note texts have a full-text index (LanceDB's own, BM25); rows added
 since the last ``optimize`` are searched too, just unindexed.
@@ -23,6 +26,7 @@ already stored (read at open), so they keep growing even if the clock steps back
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
@@ -34,10 +38,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from lancedb.index import FTS, BTree
 
+from penguin_actors import lance_vectors
 from penguin_actors.lance_schema import (
     CHECKPOINTS,
     CONVERSATIONS,
     DOCUMENTS,
+    EMBEDDINGS,
     IN_CHUNK,
     LINEAGES,
     MESSAGES,
@@ -48,7 +54,7 @@ from penguin_actors.lance_schema import (
     lit,
 )
 from penguin_actors.records import BranchOrigin, CheckpointRecord, ConversationRecord, LineageRecord, NoteRecord
-from penguin_actors.storage import MessageRange, MessageRow, TextHit, TextQuery
+from penguin_actors.storage import Embedding, MemoryItem, MessageRange, MessageRow, TextHit, TextQuery
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +79,7 @@ class LanceBackend:
         self._db: Any = None
         self._tables: dict[str, Any] = {}
         self._last_version = 0
+        self._embedding_model: str | None = None
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -82,6 +89,8 @@ class LanceBackend:
         db = await lancedb.connect_async(self.uri)
         for name, schema in SCHEMAS.items():
             self._tables[name] = await db.create_table(name, schema=schema, exist_ok=True)
+        with contextlib.suppress(ValueError):  # not found: no embedding provider was ever configured
+            self._tables[EMBEDDINGS] = await db.open_table(EMBEDDINGS)
         await self._ensure_index(MESSAGES, "lineage_id", BTree())
         await self._ensure_index(MESSAGES, "text", FTS())
         await self._ensure_index(NOTES, "text", FTS())
@@ -100,6 +109,7 @@ class LanceBackend:
         for table in self._tables.values():
             table.close()
         self._tables.clear()
+        self._embedding_model = None
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -227,7 +237,10 @@ class LanceBackend:
         return out
 
     async def delete_messages(self, lineage_ids: Sequence[str]) -> int:
-        return await self._delete_in(MESSAGES, "lineage_id", lineage_ids)
+        deleted = await self._delete_in(MESSAGES, "lineage_id", lineage_ids)
+        if EMBEDDINGS in self._tables:
+            await self._delete_in(EMBEDDINGS, "lineage_id", lineage_ids)
+        return deleted
 
     # --- checkpoints ------------------------------------------------------------------
 
@@ -284,6 +297,37 @@ class LanceBackend:
         rows: list[dict[str, Any]] = (await query.limit(limit).to_arrow()).to_pylist()
         return rows
 
+    # --- embeddings ---------------------------------------------------------------------------
+
+    async def open_embeddings(self, model: str, dimensions: int) -> None:
+        if self._db is None:
+            raise RuntimeError(f"the store at {self.uri} is not open: call open() first")
+        existing = self._tables.pop(EMBEDDINGS, None)
+        self._tables[EMBEDDINGS] = await lance_vectors.prepare(self._db, existing, model, dimensions)
+        self._embedding_model = model
+
+    async def add_embeddings(self, embeddings: Sequence[Embedding]) -> None:
+        if embeddings:
+            await lance_vectors.add(self._embeddings(), self._embedding_model or "", embeddings)
+
+    async def embedding_backlog(self, limit: int) -> tuple[list[MemoryItem], list[str]]:
+        return await lance_vectors.backlog(self._embeddings(), self._table(NOTES), self._table(MESSAGES), limit)
+
+    async def memory_texts(self, items: Sequence[MemoryItem]) -> list[MemoryItem]:
+        return await lance_vectors.with_texts(self._table(NOTES), self._table(MESSAGES), items)
+
+    async def delete_embeddings(self, refs: Sequence[str]) -> int:
+        return await self._delete_in(EMBEDDINGS, "ref", refs) if EMBEDDINGS in self._tables else 0
+
+    async def search_vectors(self, vector: Sequence[float], query: TextQuery, min_similarity: float) -> list[TextHit]:
+        tables = self._embeddings(), self._table(NOTES), self._table(MESSAGES)
+        return await lance_vectors.search(*tables, vector, query, min_similarity)
+
+    def _embeddings(self) -> Any:
+        if self._embedding_model is None:
+            raise RuntimeError("the embeddings table is not open: call open_embeddings() first")
+        return self._table(EMBEDDINGS)
+
     # --- documents --------------------------------------------------------------------------
 
     async def put_documents(self, kind: str, documents: Sequence[tuple[str, str]]) -> None:
@@ -329,7 +373,7 @@ class LanceBackend:
         """
         await self._prune(CONVERSATIONS, ["id"])
         await self._prune(DOCUMENTS, ["kind", "id"])
-        for name in SCHEMAS:
+        for name in list(self._tables):
             for attempt in range(1, _OPTIMIZE_ATTEMPTS + 1):
                 try:
                     await self._table(name).optimize(cleanup_older_than=self._keep_versions)

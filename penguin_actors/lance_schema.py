@@ -6,6 +6,9 @@
 - ``lineages``, ``checkpoints`` and ``notes``: rows added and deleted, never changed.
 - ``documents``: small JSON records (tasks, projects, …) by ``(kind, id)``; the
   highest ``version`` wins, like conversations.
+- ``embeddings`` (only once an embedding provider was configured): one vector per
+  note or message, by ``ref``; rows added and deleted, never changed. Its vector
+  length is the model's, so its schema is made by ``embedding_schema``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ LINEAGES = "lineages"
 CHECKPOINTS = "checkpoints"
 NOTES = "notes"
 DOCUMENTS = "documents"
+EMBEDDINGS = "embeddings"
 
 SCHEMAS: dict[str, pa.Schema] = {
     MESSAGES: pa.schema(
@@ -89,6 +93,23 @@ SCHEMAS: dict[str, pa.Schema] = {
     ),
 }
 
+
+def embedding_schema(dimensions: int) -> pa.Schema:
+    """The ``embeddings`` table for vectors of ``dimensions`` floats."""
+    return pa.schema(
+        [
+            ("source", pa.string()),
+            ("ref", pa.string()),
+            ("lineage_id", pa.string()),
+            ("conversation_id", pa.string()),
+            ("role", pa.string()),
+            ("created_at", pa.float64()),
+            ("model", pa.string()),
+            ("vector", pa.list_(pa.float32(), dimensions)),
+        ]
+    )
+
+
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 IN_CHUNK = 500  # ids per IN (...) predicate
 
@@ -98,6 +119,11 @@ def lit(value: str) -> str:
     if not ID_PATTERN.match(value):
         raise ValueError(f"not a valid id: {value!r}")
     return f"'{value}'"
+
+
+def quoted(value: str) -> str:
+    """Any string as a SQL string literal (quotes doubled); for values that are not ids, such as model names."""
+    return "'" + value.replace("'", "''") + "'"
 
 
 def in_predicates(column: str, values: Iterable[str]) -> list[str]:

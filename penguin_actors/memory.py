@@ -1,20 +1,34 @@
-"""Long-term memory: notes and past messages found by full-text search, with the limits every caller meets.
+"""Long-term memory: notes and past messages found by their words (and meaning), with the limits every caller meets.
 
 The store keeps notes and indexes message texts (``CheckpointStore.add_note`` and
 ``search_memory``); the ``add_note`` and ``memory_search`` tools are its users.
-Search is LanceDB's own full-text search (BM25, stemmed, no model to download).
+Search is LanceDB's own full-text search (BM25, stemmed, no model to download),
+joined by vector search when an embedding provider is configured (``recall.py``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass, field
 
 from penguin_actors.errors import Invalid
-from penguin_actors.storage import TextQuery
+from penguin_actors.storage import TextHit, TextQuery
 
 MAX_NOTE_CHARS = 8_000
 MAX_QUERY_CHARS = 500
 MAX_HITS = 20
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryResult:
+    """What a memory search found, best first per source (notes, then messages).
+
+    ``warning`` says what the search could not do, e.g. search by meaning while the
+    embedding provider fails; the hits are then what the words alone found.
+    """
+
+    hits: list[TextHit] = field(default_factory=list)
+    warning: str | None = None
 
 
 def note_text(text: str) -> str:

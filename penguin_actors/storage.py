@@ -67,6 +67,32 @@ class TextHit:
     score: float
 
 
+@dataclass(frozen=True, slots=True)
+class MemoryItem:
+    """A note or a user/assistant message as memory search sees it; ``ref`` as in ``TextHit``.
+
+    ``lineage_id`` is the message's lineage (None for a note): deleting a lineage's
+    messages deletes their embeddings too. An empty ``text`` is one not read yet
+    (``StoreBackend.memory_texts`` reads it): items without text are never embedded.
+    """
+
+    source: TextSource
+    ref: str
+    conversation_id: str | None
+    role: str | None
+    created_at: float
+    text: str
+    lineage_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Embedding:
+    """The vector of a ``MemoryItem`` (its text is not stored again)."""
+
+    item: MemoryItem
+    vector: Sequence[float]
+
+
 class StoreBackend(Protocol):
     """What ``CheckpointStore`` needs from a storage engine. Every write is durable when it returns."""
 
@@ -83,7 +109,10 @@ class StoreBackend(Protocol):
         """The rows of each range in turn, in seq order within a range."""
         ...
 
-    async def delete_messages(self, lineage_ids: Sequence[str]) -> int: ...
+    async def delete_messages(self, lineage_ids: Sequence[str]) -> int:
+        """Delete these lineages' messages and their embeddings; the number of message rows deleted."""
+        ...
+
     async def load_checkpoints(self) -> list[CheckpointRecord]: ...
     async def add_checkpoints(self, records: Sequence[CheckpointRecord]) -> None: ...
     async def delete_checkpoints(self, checkpoint_ids: Sequence[str]) -> int:
@@ -93,6 +122,26 @@ class StoreBackend(Protocol):
     async def add_notes(self, records: Sequence[NoteRecord]) -> None: ...
     async def search_text(self, query: TextQuery) -> list[TextHit]:
         """The best matches first, at most ``query.limit`` per source; one hit per stored message."""
+        ...
+
+    async def open_embeddings(self, model: str, dimensions: int) -> None:
+        """Hold embeddings of ``model`` with ``dimensions``: create the table, or empty it if it holds others."""
+        ...
+
+    async def add_embeddings(self, embeddings: Sequence[Embedding]) -> None: ...
+    async def embedding_backlog(self, limit: int) -> tuple[list[MemoryItem], list[str]]:
+        """At most ``limit`` notes and user/assistant messages with text but no embedding, oldest first and
+        without their texts; and the refs of embeddings whose note or message is gone."""
+        ...
+
+    async def memory_texts(self, items: Sequence[MemoryItem]) -> list[MemoryItem]:
+        """``items`` with their texts, in order; an item whose note or message is gone is left out."""
+        ...
+
+    async def delete_embeddings(self, refs: Sequence[str]) -> int: ...
+    async def search_vectors(self, vector: Sequence[float], query: TextQuery, min_similarity: float) -> list[TextHit]:
+        """The nearest notes and messages by cosine similarity (at least ``min_similarity``), nearest first,
+        at most ``query.limit`` per source, with ``query``'s scope; ``score`` is the similarity."""
         ...
 
     async def put_documents(self, kind: str, documents: Sequence[tuple[str, str]]) -> None:

@@ -14,7 +14,8 @@ It also runs on its own for load tests::
     python -m penguin_actors.testing.fake_llm --port 9100 --words 200 --chunk-delay 0.01
 
 Routes: ``POST /v1/chat/completions`` (OpenAI), ``POST /v1/messages`` (Anthropic),
-``GET /v1/models`` (either format, by the ``anthropic-version`` header).
+``GET /v1/models`` (either format, by the ``anthropic-version`` header), and
+``POST /v1/embeddings`` (OpenAI), scripted through ``fake.embeddings`` (``fake_embeddings.py``).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
+
+from penguin_actors.testing.fake_embeddings import FakeEmbeddings
 
 WireFormat = Literal["anthropic", "openai"]
 StopReason = Literal["end_turn", "tool_use", "max_tokens", "stop_sequence"]
@@ -200,11 +203,13 @@ class FakeLLM:
         self._ids = itertools.count(1)
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
+        self.embeddings = FakeEmbeddings()
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self._openai_chat, methods=["POST"]),
                 Route("/v1/messages", self._anthropic_messages, methods=["POST"]),
                 Route("/v1/models", self._models, methods=["GET"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
             ]
         )
 
@@ -222,10 +227,11 @@ class FakeLLM:
         return self
 
     def reset(self) -> None:
-        """Forget queued replies and recorded requests."""
+        """Forget queued replies, recorded requests and scripted embeddings."""
         with self._lock:
             self._queue.clear()
             self._requests.clear()
+        self.embeddings.reset()
 
     @property
     def pending(self) -> int:
@@ -441,6 +447,12 @@ class FakeLLM:
             "system_fingerprint": "fp_fake",
         }
         return await _json_reply(completion, reply, headers)
+
+    async def _embeddings(self, request: Request) -> Response:
+        recorded = await self._record(request, "openai")
+        if self.api_key is not None and recorded.api_key() != self.api_key:
+            return _error_response("openai", Reply.error(401, "invalid api key"), self._new_id("req_"))
+        return self.embeddings.respond(recorded.body, self._new_id("req_"))
 
     async def _models(self, request: Request) -> Response:
         await self._record(request, None)

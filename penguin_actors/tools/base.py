@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from penguin_actors.config import ToolSettings
+from penguin_actors.memory import MemoryResult
 from penguin_actors.records import NoteRecord
-from penguin_actors.storage import TextHit, TextQuery
+from penguin_actors.storage import TextQuery
 from penguin_actors.tools.env import safe_env
 from penguin_actors.tools.schema import clean_schema
 from penguin_actors.types import Record, ToolSpec
@@ -27,7 +28,7 @@ class MemoryPort(Protocol):
     """The store's memory as a tool sees it: blocking calls (a tool runs in a worker thread or Ray task)."""
 
     def add_note(self, text: str, conversation_id: str | None) -> NoteRecord: ...
-    def search(self, query: TextQuery) -> list[TextHit]: ...
+    def search(self, query: TextQuery) -> MemoryResult: ...
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""Memory tools: ``add_note`` keeps a note; ``memory_search`` finds notes and past messages by their words.
+"""Memory tools: ``add_note`` keeps a note; ``memory_search`` finds notes and past messages by their words,
+and by their meaning when the server has an embedding provider (``memory.embeddings``).
 
 Both reach the store through ``ToolContext.memory``. The conversation's own
 messages are left out of a search by default: they are already in its context.
@@ -29,7 +30,9 @@ class NoteArgs(ToolArgs):
 
 class SearchArgs(ToolArgs):
     query: str = Field(
-        min_length=1, max_length=MAX_QUERY_CHARS, description="Words to look for (full text, any word form)."
+        min_length=1,
+        max_length=MAX_QUERY_CHARS,
+        description="Words to look for (any word form), or what you are looking for in a few words.",
     )
     source: Literal["all", "notes", "messages"] = Field(
         "all", description="Search notes, past messages of other conversations, or both."
@@ -62,10 +65,10 @@ def memory_search(args: SearchArgs, ctx: ToolContext) -> str:
         limit=args.limit,
         exclude_conversation=None if args.include_this_conversation else ctx.conversation_id,
     )
-    hits = _memory(ctx, "memory_search").search(query)
-    if not hits:
-        return f"Nothing in memory matches {args.query!r}."
-    return "\n\n".join(_describe(hit, args.query) for hit in hits)
+    result = _memory(ctx, "memory_search").search(query)
+    found = "\n\n".join(_describe(hit, args.query) for hit in result.hits)
+    found = found or f"Nothing in memory matches {args.query!r}."
+    return f"{found}\n\n({result.warning})" if result.warning else found
 
 
 def _describe(hit: TextHit, query: str) -> str:
@@ -99,7 +102,8 @@ ADD_NOTE = Tool(
 MEMORY_SEARCH = Tool(
     name="memory_search",
     description="Search long-term memory: notes kept with add_note and the messages of past conversations. "
-    "Full-text search: give the distinctive words.",
+    "It matches words in any form, and meaning too where the server has an embedding model: "
+    "give the distinctive words.",
     args=SearchArgs,
     run=memory_search,
 )

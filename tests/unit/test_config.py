@@ -121,3 +121,49 @@ def test_example_config_is_valid() -> None:
     example = Path(__file__).parents[2] / "penguin.example.yaml"
     settings = load_settings(example, env={})
     assert settings.models.catalog is None or len(settings.models.catalog) >= 1
+
+
+def test_memory_embeddings_are_off_unless_configured(tmp_path: Path) -> None:
+    """No section: full-text memory only. A file section or one variable turns them on, defaults filled in."""
+    assert load_settings(env={}).memory.embeddings is None
+    path = tmp_path / "penguin.yaml"
+    path.write_text("memory:\n  embeddings:\n    model: text-embedding-3-large\n    dimensions: 256\n")
+    from_file = load_settings(path, env={}).memory.embeddings
+    assert from_file is not None and (from_file.model, from_file.dimensions) == ("text-embedding-3-large", 256)
+    assert (from_file.provider, from_file.batch_size, from_file.api_key_env) == ("openai", 64, None)
+    from_env = load_settings(env={"PENGUIN_MEMORY__EMBEDDINGS__BATCH_SIZE": "8"}).memory.embeddings
+    assert from_env is not None and from_env.batch_size == 8
+
+
+@pytest.mark.parametrize(
+    ("section", "expected"),
+    [
+        ({"dimensions": 0}, "memory.embeddings.dimensions: Input should be greater than or equal to 8"),
+        ({"dimensions": 10_000}, "memory.embeddings.dimensions: Input should be less than or equal to 8192"),
+        ({"batch_size": 0}, "memory.embeddings.batch_size: Input should be greater than or equal to 1"),
+        ({"batch_size": 4096}, "memory.embeddings.batch_size: Input should be less than or equal to 2048"),
+        ({"min_similarity": 1.0}, "memory.embeddings.min_similarity: Input should be less than 1"),
+        ({"query_timeout_s": 0}, "memory.embeddings.query_timeout_s: Input should be greater than 0"),
+        ({"model": ""}, "memory.embeddings.model: String should have at least 1 character"),
+        ({"provider": "cohere"}, "memory.embeddings.provider: Input should be 'openai' or 'openai-compatible'"),
+        (
+            {"provider": "openai-compatible"},
+            "needs base_url: give the server's API URL, e.g. http://localhost:11434/v1",
+        ),
+        ({"base_url": "localhost:11434"}, "memory.embeddings.base_url: Value error, must be an http:// or https://"),
+        ({"colour": "blue"}, "memory.embeddings.colour: unknown key; allowed here: api_key_env, base_url, batch_size"),
+    ],
+)
+def test_bad_embedding_settings_say_what_to_do(section: dict[str, object], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, overrides={"memory.embeddings": section})
+    assert expected in caught.value.message
+
+
+def test_a_key_given_as_the_variable_name_is_refused_without_repeating_it() -> None:
+    """api_key_env names a variable; a key pasted there is refused, and the message does not show it."""
+    key = "sk-proj-abc123-very-secret"
+    with pytest.raises(ConfigError) as caught:
+        load_settings(env={}, overrides={"memory.embeddings": {"api_key_env": key}})
+    assert "memory.embeddings.api_key_env: Value error, must name an environment variable" in caught.value.message
+    assert key not in caught.value.message

@@ -18,7 +18,15 @@ from penguin_actors.checkpoints import CheckpointStore
 from penguin_actors.config import Settings
 from penguin_actors.lance_backend import LanceBackend
 from penguin_actors.records import CheckpointRecord, ConversationRecord, LineageRecord, NoteRecord
-from penguin_actors.storage import MessageRange, MessageRow, StoreBackend, TextHit, TextQuery
+from penguin_actors.storage import (
+    Embedding,
+    MemoryItem,
+    MessageRange,
+    MessageRow,
+    StoreBackend,
+    TextHit,
+    TextQuery,
+)
 from penguin_actors.types import Message
 
 BACKENDS: dict[str, Callable[[Path], StoreBackend]] = {
@@ -132,6 +140,30 @@ class RecordingBackend:
         await self._call("search_text")
         return await self.inner.search_text(query)
 
+    async def open_embeddings(self, model: str, dimensions: int) -> None:
+        await self._call("open_embeddings")
+        await self.inner.open_embeddings(model, dimensions)
+
+    async def add_embeddings(self, embeddings: Sequence[Embedding]) -> None:
+        await self._call("add_embeddings", len(embeddings))
+        await self.inner.add_embeddings(embeddings)
+
+    async def embedding_backlog(self, limit: int) -> tuple[list[MemoryItem], list[str]]:
+        await self._call("embedding_backlog")
+        return await self.inner.embedding_backlog(limit)
+
+    async def memory_texts(self, items: Sequence[MemoryItem]) -> list[MemoryItem]:
+        await self._call("memory_texts")
+        return await self.inner.memory_texts(items)
+
+    async def delete_embeddings(self, refs: Sequence[str]) -> int:
+        await self._call("delete_embeddings", len(refs))
+        return await self.inner.delete_embeddings(refs)
+
+    async def search_vectors(self, vector: Sequence[float], query: TextQuery, min_similarity: float) -> list[TextHit]:
+        await self._call("search_vectors")
+        return await self.inner.search_vectors(vector, query, min_similarity)
+
     async def put_documents(self, kind: str, documents: Sequence[tuple[str, str]]) -> None:
         await self._call("put_documents", len(documents))
         await self.inner.put_documents(kind, documents)
@@ -167,10 +199,10 @@ class StoreKit:
     backend: RecordingBackend
     opened: list[CheckpointStore] = field(default_factory=list)
 
-    def new_store(self, **options: Any) -> tuple[CheckpointStore, RecordingBackend]:
-        """Another store on the same data (as after a restart), with its own backend instance."""
+    def new_store(self, settings: Settings | None = None, **options: Any) -> tuple[CheckpointStore, RecordingBackend]:
+        """Another store on the same data (as after a restart), with its own backend instance and maybe settings."""
         backend = RecordingBackend(BACKENDS[self.kind](self.root))
-        store = CheckpointStore(self.settings, backend=backend, clock=self.clock, **options)
+        store = CheckpointStore(settings or self.settings, backend=backend, clock=self.clock, **options)
         self.opened.append(store)
         return store, backend
 
@@ -189,3 +221,12 @@ async def conversation_with(store: CheckpointStore, count: int, prefix: str = "m
     if count:
         await store.append_messages(record.id, [msg(f"{prefix}{i}") for i in range(count)])
     return await store.get_conversation(record.id)
+
+
+async def indexed(store: CheckpointStore, timeout_s: float = 20.0) -> None:
+    """Wait until the store's embedding indexer has embedded everything stored (embeddings must be on)."""
+    indexer = store._recall.indexer
+    assert indexer is not None, "memory.embeddings is not configured"
+    async with asyncio.timeout(timeout_s):
+        while not indexer.idle:
+            await asyncio.sleep(0.02)

@@ -1,4 +1,7 @@
-"""Memory: notes and message texts found by full-text search, with the limits every caller meets."""
+"""Memory: notes and message texts found by full-text search, with the limits every caller meets.
+
+These run without ``memory.embeddings`` (the default): search by meaning is ``test_recall.py``'s.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ async def test_a_note_is_found_by_a_word_in_another_form(store: CheckpointStore)
     a = await store.create_conversation()
     note = await store.add_note("  The deploy key lives in vault/ops/penguins  ", a.id)
     assert note.text == "The deploy key lives in vault/ops/penguins"
-    hits = await store.search_memory(TextQuery("penguin deploying"))
+    hits = (await store.search_memory(TextQuery("penguin deploying"))).hits
     assert [(h.source, h.ref, h.conversation_id, h.text) for h in hits] == [("note", note.id, a.id, note.text)]
     assert hits[0].created_at == note.created_at and hits[0].score > 0
 
@@ -32,7 +35,7 @@ async def test_messages_are_searched_user_and_assistant_only(store: CheckpointSt
             msg("kayak kayak kayak", role="tool", tool_call_id="t1"),
         ],
     )
-    hits = await store.search_memory(TextQuery("kayak", sources=("message",)))
+    hits = (await store.search_memory(TextQuery("kayak", sources=("message",)))).hits
     assert sorted((h.role, h.ref) for h in hits) == [
         ("assistant", f"{(await store.get_conversation(a.id)).lineage_id}:1"),
         ("user", f"{(await store.get_conversation(a.id)).lineage_id}:0"),
@@ -47,9 +50,9 @@ async def test_search_scopes_to_or_excludes_a_conversation(store: CheckpointStor
     await store.append_messages(b.id, [msg("zebra in b")])
     await store.add_note("zebra note of a", a.id)
     await store.add_note("zebra note of nobody")
-    only_a = await store.search_memory(TextQuery("zebra", conversation_id=a.id))
+    only_a = (await store.search_memory(TextQuery("zebra", conversation_id=a.id))).hits
     assert sorted(h.text for h in only_a) == ["zebra in a", "zebra note of a"]
-    not_a = await store.search_memory(TextQuery("zebra", exclude_conversation=a.id))
+    not_a = (await store.search_memory(TextQuery("zebra", exclude_conversation=a.id))).hits
     assert sorted(h.text for h in not_a) == ["zebra in b", "zebra note of nobody"]
 
 
@@ -59,7 +62,7 @@ async def test_notes_come_first_and_the_limit_is_per_source(store: CheckpointSto
     await store.append_messages(a.id, [msg(f"otter {'otter ' * i}{i}") for i in range(6)])
     for i in range(4):
         await store.add_note(f"otter note {i}")
-    hits = await store.search_memory(TextQuery("otter", limit=3))
+    hits = (await store.search_memory(TextQuery("otter", limit=3))).hits
     assert [h.source for h in hits] == ["note"] * 3 + ["message"] * 3
     for source in ("note", "message"):
         scores = [h.score for h in hits if h.source == source]
@@ -70,9 +73,9 @@ async def test_nothing_matches_and_query_syntax_is_plain_text(store: CheckpointS
     """Words nowhere stored, stop words only and query-language characters all give no hits, never an error."""
     await store.add_note("walrus facts")
     for text in ("nonexistentword", "the", '"unterminated', "walrus AND (", "*", "a'b; DROP TABLE notes"):
-        hits = await store.search_memory(TextQuery(text))
+        hits = (await store.search_memory(TextQuery(text))).hits
         assert all("walrus" in h.text for h in hits), text
-    assert [h.text for h in await store.search_memory(TextQuery("walrus AND ("))] == ["walrus facts"]
+    assert [h.text for h in (await store.search_memory(TextQuery("walrus AND ("))).hits] == ["walrus facts"]
 
 
 async def test_search_sees_writes_before_and_after_compaction(store: CheckpointStore) -> None:
@@ -80,9 +83,9 @@ async def test_search_sees_writes_before_and_after_compaction(store: CheckpointS
     first = await store.add_note("heron one")
     await store.optimize()
     second = await store.add_note("heron two")
-    assert {h.ref for h in await store.search_memory(TextQuery("heron"))} == {first.id, second.id}
+    assert {h.ref for h in (await store.search_memory(TextQuery("heron"))).hits} == {first.id, second.id}
     await store.optimize()
-    assert {h.ref for h in await store.search_memory(TextQuery("heron"))} == {first.id, second.id}
+    assert {h.ref for h in (await store.search_memory(TextQuery("heron"))).hits} == {first.id, second.id}
 
 
 async def test_notes_and_the_index_survive_a_restart(kit: StoreKit) -> None:
@@ -92,7 +95,7 @@ async def test_notes_and_the_index_survive_a_restart(kit: StoreKit) -> None:
     note = await kit.store.add_note("badger note")
     await kit.store.close()
     again, _ = kit.new_store()
-    hits = await again.search_memory(TextQuery("badger"))
+    hits = (await again.search_memory(TextQuery("badger"))).hits
     assert [(h.source, h.text) for h in hits] == [("note", note.text), ("message", "badger sett")]
 
 
@@ -102,7 +105,7 @@ async def test_a_deleted_conversations_messages_are_not_found_but_its_notes_are(
     await store.append_messages(a.id, [msg("lynx message")])
     await store.add_note("lynx note", a.id)
     await store.delete_conversation(a.id)
-    assert [h.text for h in await store.search_memory(TextQuery("lynx"))] == ["lynx note"]
+    assert [h.text for h in (await store.search_memory(TextQuery("lynx"))).hits] == ["lynx note"]
 
 
 @pytest.mark.parametrize(

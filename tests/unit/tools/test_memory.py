@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import threading
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
+from penguin_actors.checkpoints import CheckpointStore
 from penguin_actors.errors import Invalid
+from penguin_actors.memory import MemoryResult
 from penguin_actors.records import NoteRecord
 from penguin_actors.storage import TextHit, TextQuery
+from penguin_actors.testing.fake_llm import FakeLLM
 from penguin_actors.tools import ToolContext, run_tool
 from penguin_actors.tools.memory import snippet
+from tests.support import FAKE_KEY_ENV, make_settings
+from tests.unit.store.helpers import indexed
 from tests.unit.tools.helpers import context
+
+T = TypeVar("T")
 
 WHEN = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 
@@ -20,8 +31,9 @@ WHEN = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 class Memory:
     """A MemoryPort that records what it was asked and answers with ``hits``."""
 
-    def __init__(self, hits: list[TextHit] | None = None) -> None:
+    def __init__(self, hits: list[TextHit] | None = None, warning: str | None = None) -> None:
         self.hits = hits or []
+        self.warning = warning
         self.notes: list[tuple[str, str | None]] = []
         self.queries: list[TextQuery] = []
 
@@ -31,9 +43,48 @@ class Memory:
         self.notes.append((text, conversation_id))
         return NoteRecord(id=f"note_{len(self.notes)}", conversation_id=conversation_id, text=text, created_at=WHEN)
 
-    def search(self, query: TextQuery) -> list[TextHit]:
+    def search(self, query: TextQuery) -> MemoryResult:
         self.queries.append(query)
-        return self.hits
+        return MemoryResult(self.hits, self.warning)
+
+
+class ThreadedStore:
+    """A real ``CheckpointStore`` on an event loop of its own thread, as a tool's blocking ``MemoryPort``."""
+
+    def __init__(self, store: CheckpointStore) -> None:
+        self.store = store
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._thread.start()
+
+    def call(self, work: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(work, self._loop).result(timeout=30)
+
+    def add_note(self, text: str, conversation_id: str | None) -> NoteRecord:
+        return self.call(self.store.add_note(text, conversation_id))
+
+    def search(self, query: TextQuery) -> MemoryResult:
+        return self.call(self.store.search_memory(query))
+
+    def close(self) -> None:
+        self.call(self.store.close())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+
+@pytest.fixture
+def memory_by_meaning(root: Path, llm: FakeLLM) -> Iterator[ThreadedStore]:
+    """A real store in the workspace with embeddings from the fake LLM."""
+    section = {
+        "base_url": f"{llm.base_url}/v1",
+        "api_key_env": FAKE_KEY_ENV,
+        "dimensions": 256,
+        "retry_interval_s": 0.05,
+    }
+    store = ThreadedStore(CheckpointStore(make_settings(root, **{"memory.embeddings": section})))
+    yield store
+    store.close()
 
 
 def with_memory(root: Path, memory: Memory) -> ToolContext:
@@ -70,6 +121,38 @@ def test_memory_search_shows_each_hit_with_where_and_when_it_came_from(root: Pat
         "[note note_1, 2026-01-01 00:00 UTC]\nthe build uses uv\n\n"
         "[assistant message in conversation conv_c, 2026-01-01 00:00 UTC]\nRun uv sync first."
     )
+
+
+def test_memory_search_passes_on_what_the_search_could_not_do(root: Path) -> None:
+    hits = [TextHit("note", "note_1", None, None, WHEN, "the build uses uv", 0.1)]
+    result = run_tool("memory_search", {"query": "uv"}, with_memory(root, Memory(hits, "Found by words only: x.")))
+    assert result.output == "[note note_1, 2026-01-01 00:00 UTC]\nthe build uses uv\n\n(Found by words only: x.)"
+    result = run_tool("memory_search", {"query": "uv"}, with_memory(root, Memory([], "Found by words only: x.")))
+    assert result.output == "Nothing in memory matches 'uv'.\n\n(Found by words only: x.)"
+
+
+def test_a_note_is_found_by_meaning_once_embedded(root: Path, llm: FakeLLM, memory_by_meaning: ThreadedStore) -> None:
+    """add_note in one conversation, memory_search from another with no word in common: while the embedding
+    provider fails the words alone find nothing and the result says so; once it works the note is found."""
+    note_text = "The staging database is called marmoset-db."
+    question = "which server holds test data"
+    llm.embeddings.alias(question, like=note_text)
+    llm.embeddings.fail(503)
+    writer = dataclasses.replace(context(root), memory=memory_by_meaning, conversation_id="conv_a")
+    reader = dataclasses.replace(writer, conversation_id="conv_b")
+    saved = run_tool("add_note", {"text": note_text}, writer)
+    assert saved.status == "completed" and saved.output.startswith("Saved note note_")
+
+    by_words = run_tool("memory_search", {"query": question}, reader)
+    assert by_words.status == "completed"
+    assert by_words.output.startswith(f"Nothing in memory matches {question!r}.")
+    assert "(Found by words only: search by meaning is unavailable now (openai embeddings: HTTP 503" in by_words.output
+
+    llm.embeddings.recover()
+    memory_by_meaning.call(indexed(memory_by_meaning.store))
+    by_meaning = run_tool("memory_search", {"query": question}, reader)
+    assert by_meaning.output.startswith("[note note_") and by_meaning.output.endswith(note_text)
+    assert "words only" not in by_meaning.output
 
 
 def test_memory_search_says_when_nothing_matches(root: Path) -> None:
