@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
@@ -26,10 +27,12 @@ from penguin_actors.metrics import metrics
 from penguin_actors.records import NoteRecord
 from penguin_actors.storage import TextQuery
 from penguin_actors.tools import ToolResult
+from penguin_actors.turn import Frame
 from penguin_actors.types import ToolCall, ToolSpec
 from penguin_actors.workspace import Workspace
 
 CONVERSATION_PREFIX = "conv:"
+STREAM_AHEAD = 1  # batches of a turn's stream sent to a reader and not yet taken by it
 
 
 def conversation_actor_name(conversation_id: str) -> str:
@@ -156,6 +159,13 @@ class ConversationActor(Conversation):
     def node_id(self) -> str:
         """The Ray node this actor runs on."""
         return str(ray.get_runtime_context().get_node_id())
+
+    # The stream waits for its reader: a batch is taken from the turn only once the reader has
+    # taken the last one, so a slow relay gets fewer, larger frames rather than a backlog.
+    @ray.method(_generator_backpressure_num_objects=STREAM_AHEAD)  # type: ignore[untyped-decorator]
+    async def events(self, turn_id: str, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
+        async for batch in super().events(turn_id, after_seq):
+            yield batch
 
 
 class RaySpawner:

@@ -21,6 +21,7 @@ class FrameLog:
     def __init__(self, keys: dict[str, str]) -> None:
         self.keys = keys
         self.frames: list[Frame] = []
+        self.readers_waiting = 0
         self._changed = asyncio.Event()
 
     @property
@@ -48,7 +49,11 @@ class FrameLog:
         return frame
 
     async def subscribe(self, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
-        """Batches of the frames after ``after_seq``: those already sent, then the rest live, until the end."""
+        """Batches of the frames after ``after_seq``: those already sent, then the rest live, until the end.
+
+        A subscriber that has read everything and waits for more counts as a waiting reader
+        (``readers_waiting``) until the next frame arrives; ``_reader_waits`` runs first.
+        """
         position = max(after_seq + 1, 0)
         while True:
             if position < len(self.frames):
@@ -58,12 +63,23 @@ class FrameLog:
                 continue
             if self.done:
                 return
-            await self._changed.wait()
+            self._reader_waits()
+            if position < len(self.frames):
+                continue
+            changed = self._changed
+            self.readers_waiting += 1
+            try:
+                await changed.wait()
+            finally:
+                self.readers_waiting -= 1
+
+    def _reader_waits(self) -> None:
+        """A subscriber has read every frame and is about to wait: a subclass may append one now."""
 
     async def wait(self) -> dict[str, Any]:
-        """Wait for the end; the terminal frame's data with its event name."""
-        async for _ in self.subscribe(len(self.frames) - 1):
-            pass
+        """Wait for the end (without counting as a reader); the terminal frame's data with its event name."""
+        while not self.done:
+            await self._changed.wait()
         return self.result()
 
     def result(self) -> dict[str, Any]:

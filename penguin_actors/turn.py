@@ -1,9 +1,12 @@
 """Turn: one turn's stream of frames, buffered so any number of subscribers can read or resume it.
 
 Frames are ``{"event", "data", "conversation_id", "turn_id", "seq"}`` with ``seq`` 0 for
-``start`` and +1 per frame. Model tokens are coalesced: the first token after a quiet
-spell goes out at once, later ones at most every ``window_s`` (or every ``max_tokens``
-tokens), so a fast model produces a few frames per second, not one per token.
+``start`` and +1 per frame. Model tokens are coalesced at the pace the readers take them:
+a token goes out at once to a reader that waits for it, then at most every ``window_s``
+while readers keep waiting. While no reader waits (each is still relaying its last batch,
+or nobody streams the turn) tokens gather into the next frame, up to ``max_tokens``. So one
+client on a quiet server sees tokens as they come, and many clients on a busy one get fewer,
+larger frames instead of a backlog: the frame rate follows what the relay can carry.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ class Turn(FrameLog):
         *,
         turn_id: str | None = None,
         window_s: float = 0.02,
-        max_tokens: int = 32,
+        max_tokens: int = 256,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.conversation_id = conversation_id
@@ -48,15 +51,31 @@ class Turn(FrameLog):
         return super().emit(event, data)
 
     def add_token(self, text: str) -> None:
-        """Queue model text; it goes out now if the last flush is older than the window, else soon."""
+        """Queue model text: it goes out to a waiting reader (within the window), else with the next frame."""
         if not text:
             return
         self._pending.append(text)
+        if len(self._pending) >= self.max_tokens:
+            self.flush()
+        elif self.readers_waiting:
+            self._flush_when_due()
+
+    def _reader_waits(self) -> None:
+        if self._pending:
+            self._flush_when_due()
+
+    def _flush_when_due(self) -> None:
+        """Flush now if the last flush is a window old, else when it will be (if a reader still waits)."""
         elapsed = self._clock() - self._last_flush
-        if elapsed >= self.window_s or len(self._pending) >= self.max_tokens:
+        if elapsed >= self.window_s:
             self.flush()
         elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.window_s - elapsed, self.flush)
+            self._timer = asyncio.get_running_loop().call_later(self.window_s - elapsed, self._window_passed)
+
+    def _window_passed(self) -> None:
+        self._timer = None
+        if self.readers_waiting and not self.done:
+            self.flush()
 
     def flush(self) -> None:
         if self._timer is not None:
