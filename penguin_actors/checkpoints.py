@@ -347,10 +347,12 @@ class CheckpointStore:
             accepted.append((pending, count))
         if not accepted:
             return
+        # The messages first: the conversation rows count them, and a checkpoint points into them.
         await self._backend.append_messages(rows)
-        await self._backend.upsert_conversations(list(updated.values()))
+        writes = [self._backend.upsert_conversations(list(updated.values()))]
         if checkpoints:
-            await self._backend.add_checkpoints(checkpoints)
+            writes.append(self._backend.add_checkpoints(checkpoints))
+        await asyncio.gather(*writes)
         self._conversations.update(updated)
         self._recall.messages_added(rows)
         for checkpoint in checkpoints:

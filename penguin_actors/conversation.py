@@ -26,6 +26,7 @@ from penguin_actors.types import Message, TurnRequest
 log = logging.getLogger(__name__)
 
 KEPT_TURNS = 16  # finished turns kept in memory for `resume`
+TOUCH_INTERVAL_S = 1.0
 
 
 class Passivating(Unavailable):
@@ -75,6 +76,8 @@ class Conversation:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self._closing = False
+        self._background: set[asyncio.Task[None]] = set()
+        self._touched_at = float("-inf")
         self.last_used = clock()
 
     # --- lifecycle --------------------------------------------------------------
@@ -154,8 +157,7 @@ class Conversation:
         self._queue.append((turn, request))
         self._remember(turn)
         self._wake.set()
-        if self.directory is not None:
-            await self.directory.touch(self.id)
+        self._touch()
         return {"turn_id": turn.id, "queued": len(self._queue) - 1 + (self.running is not None)}
 
     async def events(self, turn_id: str, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
@@ -201,6 +203,24 @@ class Conversation:
 
     # --- internals --------------------------------------------------------------
 
+    def _touch(self) -> None:
+        """Tell the directory the conversation is in use (for its eviction order), off the turn's path.
+
+        At most once per ``TOUCH_INTERVAL_S``: the order only needs to tell busy conversations from idle ones.
+        """
+        now = self._clock()
+        if self.directory is None or now - self._touched_at < TOUCH_INTERVAL_S:
+            return
+        self._touched_at = now
+        task = asyncio.create_task(self.directory.touch(self.id))
+        self._background.add(task)
+        task.add_done_callback(self._touched)
+
+    def _touched(self, task: asyncio.Task[None]) -> None:
+        self._background.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("could not tell the directory that %s is in use: %s", self.id, task.exception())
+
     def _turn(self, turn_id: str) -> Turn:
         try:
             return self._turns[turn_id]
@@ -238,7 +258,9 @@ class Conversation:
             task = asyncio.create_task(self.engine.run(turn, request, self.history, model_id))
             self._current = (turn, task)
             try:
-                await asyncio.wait_for(asyncio.shield(task), self.settings.limits.turn_timeout_s)
+                # Not wait_for: on Python 3.11 it can swallow a cancellation that comes as the turn ends.
+                async with asyncio.timeout(self.settings.limits.turn_timeout_s):
+                    await asyncio.shield(task)
             except TimeoutError:
                 turn.cancel_reason = "timeout"
                 task.cancel()

@@ -182,15 +182,21 @@ class Engine:
     async def _run(
         self, turn: Turn, request: TurnRequest, history: list[Message], model_id: str | None, progress: Progress
     ) -> None:
+        begun: asyncio.Task[None] | None = None
         try:
             model = await self.models.get(request.model_id or model_id)
             progress.model = model
-            await self._commit(turn.conversation_id, history, self.request_messages(request, model))
-            turn.emit("start", {"model": model.id, "model_name": model.name})
-            await self._loop(turn, request, history, model, progress)
+            # The user's message is committed while the model is asked (it is in the request), so
+            # storage adds nothing to the time to first token; ``start`` and the model's first
+            # output still wait for the commit.
+            pending = self.request_messages(request, model)
+            begun = asyncio.create_task(self._begin(turn, history, pending, model))
+            await self._loop(turn, request, history, model, progress, Opening(begun, pending))
         except PenguinError as exc:
+            await _settled(begun)
             turn.emit("error", error_data(exc))
         except asyncio.CancelledError:
+            await _settled(begun)
             if progress.model is None or not turn.started:
                 turn.emit("error", {"message": f"{turn.cancel_reason} before the turn started", "code": "cancelled"})
                 return
@@ -203,17 +209,33 @@ class Engine:
                 await self._commit(turn.conversation_id, history, results)
             progress.stop_reason = turn.cancel_reason
             turn.emit("complete", progress.complete_data())
+        except Exception:
+            await _settled(begun)
+            raise
+
+    async def _begin(self, turn: Turn, history: list[Message], messages: list[Message], model: ModelConfig) -> None:
+        await self._commit(turn.conversation_id, history, messages)
+        turn.emit("start", {"model": model.id, "model_name": model.name})
 
     async def _loop(
-        self, turn: Turn, request: TurnRequest, history: list[Message], model: ModelConfig, progress: Progress
+        self,
+        turn: Turn,
+        request: TurnRequest,
+        history: list[Message],
+        model: ModelConfig,
+        progress: Progress,
+        opening: Opening,
     ) -> None:
         provider = self.provider(model)
         conversation_id = turn.conversation_id
         while True:
             progress.iterations += 1
             if request.report_progress:
+                await opening.committed()
                 turn.emit("progress", progress.step_data(request.max_iterations))
-            calls, step_usage = await self._model_call(turn, provider, model, history, progress)
+            calls, step_usage = await self._model_call(
+                turn, provider, model, opening.history(history), progress, opening
+            )
             reply = Message(role="assistant", content="".join(progress.step_text), tool_calls=calls)
             await self._commit(conversation_id, history, [reply])  # journals the calls before they run
             progress.end_step(step_usage)
@@ -259,8 +281,16 @@ class Engine:
         )
 
     async def _model_call(
-        self, turn: Turn, provider: ModelProvider, model: ModelConfig, history: list[Message], progress: Progress
+        self,
+        turn: Turn,
+        provider: ModelProvider,
+        model: ModelConfig,
+        history: list[Message],
+        progress: Progress,
+        opening: Opening,
     ) -> tuple[list[ToolCall], Usage]:
+        """One model call over ``history``; its output is handled only once the turn's opening is committed."""
+        history = opening.history(history)
         tools = self.tools.specs() if self.tools is not None else []
         system = system_prompt(self.settings, tools)
         window = fit_to_window(history, system=system, context_window=model.context_window, reserve=model.max_tokens)
@@ -277,6 +307,7 @@ class Engine:
         # aclosing: a cancelled turn closes the provider's stream (and its connection) at once.
         async with aclosing(stream_with_retry(provider, request)) as events:
             async for event in events:
+                await opening.committed()
                 if isinstance(event, TextDelta):
                     if progress.first_token_s is None:
                         progress.first_token_s = time.monotonic() - progress.started
@@ -289,6 +320,7 @@ class Engine:
                     usage = usage + event.usage
                 elif isinstance(event, StopEvent):
                     progress.stop_reason = event.reason
+        await opening.committed()
         return calls, usage
 
     def request_messages(self, request: TurnRequest, model: ModelConfig) -> list[Message]:
@@ -326,6 +358,36 @@ class Engine:
         if due:
             self._unchecked = 0
         history.extend(messages)
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A turn's first messages, being committed by ``begun`` while the first model call starts."""
+
+    begun: asyncio.Task[None]
+    messages: list[Message]
+
+    async def committed(self) -> None:
+        """Wait for the commit (at once after the first time); its error if it failed.
+
+        Shielded: a turn cancelled meanwhile lets the commit finish, so that what the store
+        holds and the history in memory stay the same.
+        """
+        await asyncio.shield(self.begun)
+
+    def history(self, history: list[Message]) -> list[Message]:
+        """What the model is to see: ``history``, with the opening messages until their commit adds them."""
+        return history if self.begun.done() else [*history, *self.messages]
+
+
+async def _settled(task: asyncio.Task[None] | None) -> None:
+    """Wait for ``task`` to end, whatever its outcome, so no frame of it can follow the turn's last."""
+    if task is None:
+        return
+    if not task.done():
+        await asyncio.wait([task])
+    if not task.cancelled():
+        task.exception()  # seen here: the turn reports its own error
 
 
 def _record_turn(turn: Turn, progress: Progress) -> None:
