@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -10,36 +12,96 @@ from penguin_actors.config import ModelConfig
 from penguin_actors.jsonfile import read_json, write_json_atomic
 from penguin_actors.types import Usage
 
+log = logging.getLogger(__name__)
+
 
 class UsageLedger:
-    """Adds up usage; persisted to ``path`` after each record so a restart keeps the totals."""
+    """Adds up usage, kept across restarts as a snapshot (``path``) and a journal beside it.
 
-    def __init__(self, path: Path) -> None:
+    Each record is one appended journal line, so its cost does not grow with the number of
+    conversations. After ``compact_every`` lines the state is written as a new snapshot and
+    the journal starts over; the snapshot names its journal's generation, so a crash between
+    the two steps never counts a line twice.
+    """
+
+    def __init__(self, path: Path, *, compact_every: int = 1000) -> None:
         self._path = path
+        self._compact_every = compact_every
         saved = read_json(path)
         self._by_conversation: dict[str, dict[str, Usage]] = {
             conv: {model: Usage.model_validate(u) for model, u in models.items()}
             for conv, models in saved.get("by_conversation", {}).items()
         }
         self._last_active: dict[str, float] = dict(saved.get("last_active", {}))
+        self._generation = int(saved.get("generation", 0))
+        self._lines = self._replay(self._journal_path(self._generation))
+        for stale in path.parent.glob(f"{path.stem}.journal.*.jsonl"):
+            if stale != self._journal_path(self._generation):
+                stale.unlink(missing_ok=True)
 
     def record(self, conversation_id: str, model_id: str, usage: Usage, *, at: float) -> None:
-        models = self._by_conversation.setdefault(conversation_id, {})
-        models[model_id] = models.get(model_id, Usage()) + usage
-        self._last_active[conversation_id] = at
+        self._apply({"c": conversation_id, "m": model_id, "i": usage.input_tokens, "o": usage.output_tokens, "at": at})
+
+    def forget(self, conversation_id: str) -> None:
+        """Drop a deleted conversation from the session view; the totals keep its tokens."""
+        self._apply({"forget": conversation_id})
+
+    def _apply(self, entry: dict[str, Any]) -> None:
+        self._change(entry)
+        path = self._journal_path(self._generation)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a", encoding="utf-8") as journal:
+            journal.write(json.dumps(entry) + "\n")
+        self._lines += 1
+        if self._lines >= self._compact_every:
+            self._compact()
+
+    def _change(self, entry: dict[str, Any]) -> None:
+        if "forget" in entry:
+            self._last_active.pop(entry["forget"], None)
+            return
+        models = self._by_conversation.setdefault(entry["c"], {})
+        models[entry["m"]] = models.get(entry["m"], Usage()) + Usage(input_tokens=entry["i"], output_tokens=entry["o"])
+        self._last_active[entry["c"]] = entry["at"]
+
+    def _replay(self, journal: Path) -> int:
+        """Apply the journal's lines; a torn last line (a crash mid-write) is skipped. The lines applied."""
+        try:
+            text = journal.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return 0
+        if text and not text.endswith("\n"):  # end the torn line, so the next record starts its own
+            with journal.open("a", encoding="utf-8") as repaired:
+                repaired.write("\n")
+        lines = text.splitlines()
+        applied = 0
+        for line in lines:
+            try:
+                self._change(json.loads(line))
+            except (ValueError, KeyError, TypeError):
+                log.warning("skipping an unreadable line of %s", journal)
+                continue
+            applied += 1
+        return applied
+
+    def _compact(self) -> None:
+        old = self._journal_path(self._generation)
+        self._generation += 1
         write_json_atomic(
             self._path,
             {
+                "generation": self._generation,
                 "by_conversation": {
                     c: {m: u.model_dump() for m, u in ms.items()} for c, ms in self._by_conversation.items()
                 },
                 "last_active": self._last_active,
             },
         )
+        old.unlink(missing_ok=True)
+        self._lines = 0
 
-    def forget(self, conversation_id: str) -> None:
-        """Drop a deleted conversation from the session view; the totals keep its tokens."""
-        self._last_active.pop(conversation_id, None)
+    def _journal_path(self, generation: int) -> Path:
+        return self._path.with_name(f"{self._path.stem}.journal.{generation}.jsonl")
 
     def summary(self, conversation_id: str | None, catalog: Mapping[str, ModelConfig]) -> dict[str, Any]:
         """``total`` and ``session`` as ``{input, output}``, plus ``by_model`` with cost where priced."""
