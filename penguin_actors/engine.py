@@ -22,6 +22,7 @@ from penguin_actors.errors import Invalid, PenguinError, ProviderError
 from penguin_actors.media import sniff_image
 from penguin_actors.metrics import metrics
 from penguin_actors.models.base import ModelProvider
+from penguin_actors.models.catalog import catalog_of
 from penguin_actors.models.prompt import fit_to_window
 from penguin_actors.models.providers import make_provider
 from penguin_actors.models.retry import stream_with_retry
@@ -159,6 +160,7 @@ class Engine:
         self.workspace = Workspace(settings.workspace)
         self._unchecked = 0  # messages committed since the last automatic checkpoint
         self._providers: dict[str, tuple[ModelConfig, ModelProvider]] = {}
+        self._catalog = catalog_of(settings)
 
     def provider(self, model: ModelConfig) -> ModelProvider:
         cached = self._providers.get(model.id)
@@ -184,7 +186,7 @@ class Engine:
     ) -> None:
         begun: asyncio.Task[None] | None = None
         try:
-            model = await self.models.get(request.model_id or model_id)
+            model = await self._model(request.model_id or model_id)
             progress.model = model
             # The user's message is committed while the model is asked (it is in the request), so
             # storage adds nothing to the time to first token; ``start`` and the model's first
@@ -212,6 +214,11 @@ class Engine:
         except Exception:
             await _settled(begun)
             raise
+
+    async def _model(self, model_id: str | None) -> ModelConfig:
+        """A named model from the catalog (fixed while the server runs); the registry for the current one."""
+        known = self._catalog.get(model_id) if model_id else None
+        return known if known is not None else await self.models.get(model_id)
 
     async def _begin(self, turn: Turn, history: list[Message], messages: list[Message], model: ModelConfig) -> None:
         await self._commit(turn.conversation_id, history, messages)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from penguin_actors.config import ModelConfig
+from penguin_actors.config import ModelConfig, Settings
 
 SIM_MODEL_ID = "sim"
 
@@ -63,3 +63,8 @@ BUILTIN_CATALOG: tuple[ModelConfig, ...] = (
         reply_tokens=60,
     ),
 )
+
+
+def catalog_of(settings: Settings) -> dict[str, ModelConfig]:
+    """The models these settings offer, by id: their catalog, or the built-in one. Fixed while the server runs."""
+    return {m.id: m for m in (settings.models.catalog or BUILTIN_CATALOG)}

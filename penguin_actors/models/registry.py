@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from penguin_actors.config import ModelConfig, Settings
 from penguin_actors.errors import ConfigError, NotFound
 from penguin_actors.jsonfile import read_json, write_json_atomic
-from penguin_actors.models.catalog import BUILTIN_CATALOG, SIM_MODEL_ID
+from penguin_actors.models.catalog import BUILTIN_CATALOG, SIM_MODEL_ID, catalog_of
 from penguin_actors.models.providers import DEFAULT_KEY_ENV
 from penguin_actors.models.usage import UsageLedger
 from penguin_actors.types import Usage
@@ -55,7 +55,7 @@ class ModelRegistry:
 
     def __init__(self, settings: Settings, env: Mapping[str, str] | None = None) -> None:
         self._env = os.environ if env is None else env
-        self._catalog = {m.id: m for m in (settings.models.catalog or BUILTIN_CATALOG)}
+        self._catalog = catalog_of(settings)
         if len(self._catalog) != len(settings.models.catalog or BUILTIN_CATALOG):
             raise ConfigError("models.catalog: two models share an id; give each a unique id")
         configured = settings.models.default

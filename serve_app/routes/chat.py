@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from penguin_actors.config import Settings
 from penguin_actors.errors import PenguinError, TooLarge
 from penguin_actors.gateway import Gateway
+from penguin_actors.models.catalog import catalog_of
 from penguin_actors.runtime import call
 from penguin_actors.types import TurnRequest
 from serve_app.deps import GatewayDep, SettingsDep
@@ -28,8 +29,8 @@ async def begin_turn(gateway: Gateway, settings: Settings, body: ChatRequest) ->
     """Validate what the schema cannot, create the conversation if none is named, and queue the turn."""
     if len(body.text) > settings.limits.max_text_chars:
         raise TooLarge(f"text has {len(body.text)} characters, over the limit of {settings.limits.max_text_chars}")
-    if body.model_id is not None:
-        await call(gateway.system("models").get, body.model_id)
+    if body.model_id is not None and body.model_id not in catalog_of(settings):
+        await call(gateway.system("models").get, body.model_id)  # NotFound, listing the valid ids
     conversation_id = body.conversation_id
     if conversation_id is None:
         title = " ".join(body.text.split())[:TITLE_CHARS]
