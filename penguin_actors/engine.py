@@ -240,9 +240,7 @@ class Engine:
             if request.report_progress:
                 await opening.committed()
                 turn.emit("progress", progress.step_data(request.max_iterations))
-            calls, step_usage = await self._model_call(
-                turn, provider, model, opening.history(history), progress, opening
-            )
+            calls, step_usage = await self._model_call(turn, provider, model, history, progress, opening)
             reply = Message(role="assistant", content="".join(progress.step_text), tool_calls=calls)
             await self._commit(conversation_id, history, [reply])  # journals the calls before they run
             progress.end_step(step_usage)

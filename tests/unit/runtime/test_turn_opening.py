@@ -83,7 +83,7 @@ async def test_the_model_is_asked_while_the_user_message_is_committed(tmp_path: 
     await asyncio.wait_for(provider.called.wait(), timeout=5)
     assert store.messages["c1"] == []  # not committed yet, and so nothing told
     assert conv._turns[turn_id].frames == []
-    assert provider.requests[0].messages[-1].text() == "hello"
+    assert [(m.role, m.text()) for m in provider.requests[0].messages] == [("user", "hello")]
     store.release.set()
     seen = await frames(conv, turn_id)
     events = [f["event"] for f in seen]
