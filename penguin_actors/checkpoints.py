@@ -117,7 +117,12 @@ class CheckpointStore:
         if backend is None:
             from penguin_actors.lance_backend import LanceBackend  # lazily: a handle's holders never load lancedb
 
-            backend = LanceBackend(settings.resolved_storage_uri)
+            storage = settings.storage
+            backend = LanceBackend(
+                settings.resolved_storage_uri,
+                index_cache_mb=storage.index_cache_mb,
+                metadata_cache_mb=storage.metadata_cache_mb,
+            )
         self._backend: StoreBackend = backend
         self._clock = clock
         self._optimize_every = optimize_every

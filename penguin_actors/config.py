@@ -234,6 +234,18 @@ class EmbeddingSettings(Section):
         return self
 
 
+class StorageSettings(Section):
+    index_cache_mb: int = Field(
+        64, ge=1, le=1_048_576, description="LanceDB's cache of index pages, in MB (the store's memory grows to it)"
+    )
+    metadata_cache_mb: int = Field(
+        64,
+        ge=1,
+        le=1_048_576,
+        description="LanceDB's cache of table versions' metadata, in MB; unbounded, it grows with every write",
+    )
+
+
 class MemorySettings(Section):
     embeddings: EmbeddingSettings | None = Field(
         None, description="search notes and messages by meaning too; unset = full-text search only"
@@ -243,6 +255,7 @@ class MemorySettings(Section):
 class Settings(Section):
     workspace: Path = Field(default_factory=lambda: Path.cwd() / "workspace")
     storage_uri: str | None = Field(None, description="LanceDB URI; unset = <workspace>/.penguin/db")
+    storage: StorageSettings = Field(default_factory=StorageSettings)
     server: ServerSettings = Field(default_factory=ServerSettings)
     ray: RaySettings = Field(default_factory=RaySettings)
     serve: ServeSettings = Field(default_factory=ServeSettings)

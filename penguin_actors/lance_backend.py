@@ -73,9 +73,21 @@ class LanceBackend:
     ``cleanup_older_than``): long enough for a read that started before it to finish.
     """
 
-    def __init__(self, uri: str, *, keep_versions: timedelta = timedelta(minutes=1)) -> None:
+    def __init__(
+        self,
+        uri: str,
+        *,
+        keep_versions: timedelta = timedelta(minutes=1),
+        index_cache_mb: int = 64,
+        metadata_cache_mb: int = 64,
+    ) -> None:
         self.uri = uri
         self._keep_versions = keep_versions
+        # Bounded caches: LanceDB's defaults let the metadata of every table version written stay
+        # cached, about 1 MB per conversation of a few turns, so the store's memory never levels off.
+        self._session = lancedb.Session(
+            index_cache_size_bytes=index_cache_mb << 20, metadata_cache_size_bytes=metadata_cache_mb << 20
+        )
         self._db: Any = None
         self._tables: dict[str, Any] = {}
         self._last_version = 0
@@ -86,7 +98,7 @@ class LanceBackend:
     async def open(self) -> None:
         if self._db is not None:
             return
-        db = await lancedb.connect_async(self.uri)
+        db = await lancedb.connect_async(self.uri, session=self._session)
         for name, schema in SCHEMAS.items():
             self._tables[name] = await db.create_table(name, schema=schema, exist_ok=True)
         with contextlib.suppress(ValueError):  # not found: no embedding provider was ever configured
