@@ -27,6 +27,7 @@ class UsageLedger:
     def __init__(self, path: Path, *, compact_every: int = 1000) -> None:
         self._path = path
         self._compact_every = compact_every
+        path.parent.mkdir(parents=True, exist_ok=True)
         saved = read_json(path)
         self._by_conversation: dict[str, dict[str, Usage]] = {
             conv: {model: Usage.model_validate(u) for model, u in models.items()}
@@ -48,9 +49,7 @@ class UsageLedger:
 
     def _apply(self, entry: dict[str, Any]) -> None:
         self._change(entry)
-        path = self._journal_path(self._generation)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a", encoding="utf-8") as journal:
+        with self._journal_path(self._generation).open("a", encoding="utf-8") as journal:
             journal.write(json.dumps(entry) + "\n")
         self._lines += 1
         if self._lines >= self._compact_every:
