@@ -116,6 +116,7 @@ class EmbeddingIndexer:
 
     async def _run(self) -> None:
         while not self._closing:
+            self._wake.clear()  # before the step: an item added while it runs wakes the next one
             try:
                 busy = await self._step()
             except Exception as exc:  # the indexer's loop: log, wait, try again; the backlog keeps what is left
@@ -126,7 +127,6 @@ class EmbeddingIndexer:
                 await asyncio.sleep(self._settings.retry_interval_s)
                 continue
             if not busy and not self._closing:
-                self._wake.clear()
                 await self._wake.wait()
 
     async def _step(self) -> bool:

@@ -11,7 +11,7 @@ from penguin_actors.config import EmbeddingSettings
 from penguin_actors.embeddings import OpenAIEmbedder
 from penguin_actors.lance_backend import LanceBackend
 from penguin_actors.memory_index import EmbeddingIndexer
-from penguin_actors.storage import MessageRow
+from penguin_actors.storage import MemoryItem, MessageRow
 from penguin_actors.testing.fake_llm import FakeLLM
 
 LINEAGE = "lin_000000000001"
@@ -60,6 +60,45 @@ async def test_a_long_outage_keeps_few_texts_in_memory_and_loses_nothing(tmp_pat
     assert sorted(embedded) == [f"{LINEAGE}:{seq}" for seq in range(6)]
     sent = {text for r in llm.requests if r.body.get("input") for text in r.body["input"]}
     assert {f"text {seq}" for seq in range(6)} <= sent <= {"doomed", *(f"text {seq}" for seq in range(6))}
+    await indexer.close()
+    await embedder.aclose()
+    await backend.close()
+
+
+async def test_an_item_added_while_the_backlog_is_read_is_embedded(tmp_path: Path, llm: FakeLLM) -> None:
+    """The first backlog read finds nothing, but an item committed meanwhile still wakes the indexer."""
+    backend = LanceBackend(str(tmp_path))
+    await backend.open()
+    await backend.open_embeddings("fake-embed", 16)
+    reading, release = asyncio.Event(), asyncio.Event()
+    read_backlog = backend.embedding_backlog
+
+    async def slow_backlog(limit: int) -> tuple[list[MemoryItem], list[str]]:
+        found = await read_backlog(limit)
+        reading.set()
+        await release.wait()
+        return found
+
+    backend.embedding_backlog = slow_backlog  # type: ignore[method-assign]
+
+    @contextlib.asynccontextmanager
+    async def writing() -> AsyncIterator[None]:
+        yield
+
+    settings = EmbeddingSettings(dimensions=16, retry_interval_s=0.05)
+    embedder = OpenAIEmbedder(model="fake-embed", dimensions=16, api_key="k", base_url=f"{llm.base_url}/v1")
+    indexer = EmbeddingIndexer(backend, embedder, settings, writing, lambda item: True)
+    indexer.start()
+    await reading.wait()  # the backlog is empty so far
+    row = MessageRow(LINEAGE, 0, "conv_1", "user", 1.0, b"", "added during the read")
+    await backend.append_messages([row])
+    indexer.add([MemoryItem("message", f"{LINEAGE}:0", "conv_1", "user", 1.0, row.text, LINEAGE)])
+    release.set()
+    async with asyncio.timeout(20):
+        while not indexer.idle:
+            await asyncio.sleep(0.02)
+    embedded = (await backend._table("embeddings").query().select(["ref"]).to_arrow()).column("ref").to_pylist()
+    assert embedded == [f"{LINEAGE}:0"]
     await indexer.close()
     await embedder.aclose()
     await backend.close()
