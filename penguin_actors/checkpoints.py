@@ -16,7 +16,12 @@ small rows, whatever the conversation's length.
 Appends are group committed (``group_commit.py``): an append that finds the
 store idle is written at once, and those that arrive while a write is in flight,
 from any conversations, form the next batch, written with one backend call per
-table. ``append_messages`` returns only once its messages are durable.
+table. ``append_messages`` returns only once its messages are durable: with a
+local database, once the batch is written to the commit journal
+(``commit_journal.py``), which is applied to the backend in the background, many
+batches at a time, and replayed on open if the store stopped first. Every other
+write, and every read of messages, applies the journal first, so the backend
+changes in the order the store did and no read misses an acknowledged message.
 
 Notes (memory) and documents (other actors' records: tasks, projects) live in
 the same database, so this is its one writer; memory search and the background
@@ -35,6 +40,7 @@ from dataclasses import dataclass
 
 import msgpack
 
+from penguin_actors.commit_journal import CommitJournal, JournalEntry, merge
 from penguin_actors.config import Settings
 from penguin_actors.errors import Invalid, NotFound, Unavailable
 from penguin_actors.group_commit import GroupCommit, Pending
@@ -59,6 +65,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TITLE = "New conversation"
 MAX_PAGE = 1000
+APPLY_RETRY_S = 5.0  # after the journal failed to apply, the next background try waits this long
 
 
 @dataclass(frozen=True)
@@ -101,7 +108,9 @@ class CheckpointStore:
     ``commit_window_s`` (default 0: batches form while a write is in flight) makes the
     first append of a batch wait that long for others to join it; ``optimize_every``
     is the number of committed batches after which the backend is compacted in the
-    background.
+    background. ``journal`` acknowledges appends once journaled; by default a store
+    built from ``settings`` journals into ``<database>/_journal`` when the database is
+    local and ``storage.journal`` is on.
     """
 
     def __init__(
@@ -112,8 +121,12 @@ class CheckpointStore:
         *,
         commit_window_s: float = 0.0,
         optimize_every: int = 200,
+        journal: CommitJournal | None = None,
     ) -> None:
         self._settings = settings
+        local = settings.local_storage_path
+        if backend is None and journal is None and settings.storage.journal and local is not None:
+            journal = CommitJournal(local / "_journal")
         if backend is None:
             from penguin_actors.lance_backend import LanceBackend  # lazily: a handle's holders never load lancedb
 
@@ -134,12 +147,20 @@ class CheckpointStore:
         self._checkpoints: dict[str, CheckpointRecord] = {}
         self._order: dict[str, int] = {}  # checkpoint id -> creation order, to break created_at ties
         self._next_order = 0
-        self._appends: GroupCommit[_Append, int] = GroupCommit(self._commit, self._writing, window_s=commit_window_s)
+        self._journal = journal
+        self._unflushed: list[JournalEntry] = []
+        self._flush_lock = asyncio.Lock()
+        self._flusher: asyncio.Task[None] | None = None
+        guard = self._write_lock_only if journal is not None else self._writing
+        self._appends: GroupCommit[_Append, int] = GroupCommit(self._commit, guard, window_s=commit_window_s)
         self._optimizer: asyncio.Task[None] | None = None
         self._batches_since_optimize = 0
         self._cleaner: asyncio.Task[None] | None = None
         self._recall = Recall(
-            settings.memory, self._backend, self._writing, lambda lineage_id: lineage_id in self._lineages
+            settings.memory,
+            self._backend,
+            lambda: self._writing(applying_journal=False),
+            lambda lineage_id: lineage_id in self._lineages,
         )
 
     # --- lifecycle ------------------------------------------------------------
@@ -155,6 +176,10 @@ class CheckpointStore:
                 conversations = await self._backend.load_conversations()
                 lineages = await self._backend.load_lineages()
                 checkpoints = await self._backend.load_checkpoints()
+                if self._journal is not None:
+                    replayed = await self._replay(self._journal, {c.id for c in checkpoints})
+                    conversations = list({c.id: c for c in [*conversations, *replayed.conversations]}.values())
+                    checkpoints += replayed.checkpoints
                 await self._recall.open()
             except Exception as exc:
                 raise Unavailable(f"the conversation store cannot be opened: {exc}") from exc
@@ -178,9 +203,69 @@ class CheckpointStore:
             else:
                 log.info("scheduled checkpoint cleanup removed %d checkpoints", cleaned)
 
+    async def _replay(self, journal: CommitJournal, stored_checkpoints: set[str]) -> JournalEntry:
+        """Apply what the journal holds from a run that stopped before applying it; what was applied."""
+        entries = journal.recover()
+        if not entries:
+            return JournalEntry()
+        entry = merge(entries)
+        # Rows already applied (the run stopped between applying and dropping) are not written twice.
+        spans: dict[str, tuple[int, int]] = {}
+        for row in entry.messages:
+            low, high = spans.get(row.lineage_id, (row.seq, row.seq))
+            spans[row.lineage_id] = (min(low, row.seq), max(high, row.seq))
+        stored = await self._backend.read_messages([(lin, low, high + 1) for lin, (low, high) in spans.items()])
+        present = {(lineage_id, seq) for lineage_id, seq, _ in stored}
+        entry.messages = [r for r in entry.messages if (r.lineage_id, r.seq) not in present]
+        entry.checkpoints = [c for c in entry.checkpoints if c.id not in stored_checkpoints]
+        await self._apply(entry)
+        journal.drop(journal.seal())
+        log.info(
+            "replayed the commit journal: %d messages, %d conversations, %d checkpoints",
+            len(entry.messages),
+            len(entry.conversations),
+            len(entry.checkpoints),
+        )
+        return entry
+
     async def flush(self) -> None:
         """Wait until every append made so far is committed (or has failed)."""
         await self._appends.flush()
+
+    async def apply_journal(self) -> None:
+        """Write every journaled commit to the backend now (a failure leaves them journaled, and raises)."""
+        if self._journal is None:
+            return
+        async with self._flush_lock:
+            if not self._unflushed:
+                return
+            entries, self._unflushed = self._unflushed, []
+            sealed = self._journal.seal()
+            entry = merge(entries)
+            try:
+                await self._apply(entry)
+            except BaseException:
+                self._unflushed[:0] = entries  # applied with the next batch; their files stay until then
+                raise
+            self._journal.drop(sealed)
+            self._recall.messages_added(entry.messages)
+            self._count_batch()
+
+    def _schedule_apply(self) -> None:
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._apply_later())
+
+    async def _apply_later(self) -> None:
+        delay = self._settings.storage.journal_flush_s
+        while self._unflushed:
+            await asyncio.sleep(delay)
+            try:
+                await self.apply_journal()
+            except Exception:  # kept journaled: tried again, and by the next write or read that needs it
+                log.exception("applying the commit journal to the store failed; retrying in %.0f s", APPLY_RETRY_S)
+                delay = APPLY_RETRY_S
+            else:
+                delay = self._settings.storage.journal_flush_s
 
     async def close(self) -> None:
         """Commit what is pending, wait for a running compaction, and close the backend."""
@@ -189,6 +274,11 @@ class CheckpointStore:
         if self._cleaner is not None:
             self._cleaner.cancel()
         await self.flush()
+        await self.apply_journal()
+        if self._flusher is not None:
+            self._flusher.cancel()
+        if self._journal is not None:
+            self._journal.close()
         if self._optimizer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._optimizer)
@@ -218,7 +308,7 @@ class CheckpointStore:
         await self._ensure_open()
         title = _clean(title, "title") or DEFAULT_TITLE
         model_id = _clean(model_id, "model_id")
-        async with self._writing():
+        async with self._writing(applying_journal=False):
             now = self._clock()
             conversation_id = _new_id("conv_", self._conversations)
             lineage = LineageRecord(id=_new_id("lin_", self._lineages), conversation_id=conversation_id, created_at=now)
@@ -318,6 +408,7 @@ class CheckpointStore:
         """The conversation's messages in order: its lineage chain's ranges concatenated."""
         await self._ensure_open()
         record = self._require(conversation_id)
+        await self.apply_journal()  # every message the record counts is in the backend after this
         rows = await self._backend.read_messages(self._ranges(record.lineage_id, record.message_count))
         if len(rows) != record.message_count:
             log.error(
@@ -352,14 +443,19 @@ class CheckpointStore:
             accepted.append((pending, count))
         if not accepted:
             return
-        # The messages first: the conversation rows count them, and a checkpoint points into them.
-        await self._backend.append_messages(rows)
-        writes = [self._backend.upsert_conversations(list(updated.values()))]
-        if checkpoints:
-            writes.append(self._backend.add_checkpoints(checkpoints))
-        await asyncio.gather(*writes)
+        entry = JournalEntry(rows, list(updated.values()), checkpoints)
+        if self._journal is not None:
+            try:
+                self._journal.append(entry)
+            except OSError as exc:
+                self._journal.seal()  # what follows goes to a new file, never after a torn record
+                raise Unavailable(f"the commit journal could not be written ({exc}): free disk space, retry") from exc
+            self._unflushed.append(entry)
+            self._schedule_apply()
+        else:
+            await self._apply(entry)
+            self._recall.messages_added(rows)
         self._conversations.update(updated)
-        self._recall.messages_added(rows)
         for checkpoint in checkpoints:
             self._remember(checkpoint)
         for pending, count in accepted:
@@ -368,11 +464,33 @@ class CheckpointStore:
         metrics().store_committed(len(accepted), time.monotonic() - started)
         metrics().checkpoint_operation("auto", len(checkpoints))
 
+    async def _apply(self, entry: JournalEntry) -> None:
+        """Write a commit: messages first, as the conversation rows count them and checkpoints point into them."""
+        await self._backend.append_messages(entry.messages)
+        writes = [self._backend.upsert_conversations(entry.conversations)]
+        if entry.checkpoints:
+            writes.append(self._backend.add_checkpoints(entry.checkpoints))
+        await asyncio.gather(*writes)
+
     @contextlib.asynccontextmanager
-    async def _writing(self) -> AsyncIterator[None]:
-        """The write lock; every write counts toward the next background compaction."""
+    async def _writing(self, *, applying_journal: bool = True) -> AsyncIterator[None]:
+        """The write lock, after the journal is applied; every write counts toward the next background compaction.
+
+        ``applying_journal=False`` for writes that cannot conflict with journaled commits (other tables, new rows).
+        """
+        async with self._write_lock:
+            if applying_journal:
+                await self.apply_journal()
+            yield
+        self._count_batch()
+
+    @contextlib.asynccontextmanager
+    async def _write_lock_only(self) -> AsyncIterator[None]:
+        """Journaled commits: the write lock alone (they write the journal, not the backend)."""
         async with self._write_lock:
             yield
+
+    def _count_batch(self) -> None:
         self._batches_since_optimize += 1
         if self._batches_since_optimize >= self._optimize_every:
             self._start_optimize()
@@ -385,7 +503,7 @@ class CheckpointStore:
         note = NoteRecord(
             id=_new_id("note_", ()), conversation_id=conversation_id, text=note_text(text), created_at=self._clock()
         )
-        async with self._writing():
+        async with self._writing(applying_journal=False):
             await self._backend.add_notes([note])
         self._recall.note_added(note)
         return note
@@ -393,12 +511,13 @@ class CheckpointStore:
     async def search_memory(self, query: TextQuery) -> MemoryResult:
         """Notes and user/assistant messages matching ``query.text``, best first per source (``recall.py``)."""
         await self._ensure_open()
+        await self.apply_journal()  # the messages just committed are found too
         return await self._recall.search(checked_query(query))
 
     async def put_documents(self, kind: str, documents: dict[str, str]) -> None:
         """Store JSON documents of ``kind`` by id (other actors' records: tasks, projects …)."""
         await self._ensure_open()
-        async with self._writing():
+        async with self._writing(applying_journal=False):
             await self._backend.put_documents(kind, list(documents.items()))
 
     async def load_documents(self, kind: str) -> dict[str, str]:
@@ -407,7 +526,7 @@ class CheckpointStore:
 
     async def delete_documents(self, kind: str, ids: list[str]) -> int:
         await self._ensure_open()
-        async with self._writing():
+        async with self._writing(applying_journal=False):
             return await self._backend.delete_documents(kind, ids)
 
     # --- checkpoints ------------------------------------------------------------------

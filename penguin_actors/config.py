@@ -244,6 +244,16 @@ class StorageSettings(Section):
         le=1_048_576,
         description="LanceDB's cache of table versions' metadata, in MB; unbounded, it grows with every write",
     )
+    journal: bool = Field(
+        True,
+        description=(
+            "acknowledge appended messages once written to a journal file beside the database, and apply them "
+            "to LanceDB in batches in the background (a local storage_uri only; off = every commit writes LanceDB)"
+        ),
+    )
+    journal_flush_s: float = Field(
+        0.5, ge=0.01, le=60, description="how long journaled commits gather before they are applied to LanceDB"
+    )
 
 
 class MemorySettings(Section):
@@ -271,6 +281,14 @@ class Settings(Section):
     @property
     def resolved_storage_uri(self) -> str:
         return self.storage_uri or str(self.workspace / ".penguin" / "db")
+
+    @property
+    def local_storage_path(self) -> Path | None:
+        """The database's directory when it is on a local (or mounted) file system; None for object stores."""
+        uri = self.resolved_storage_uri
+        if uri.startswith("file://"):
+            return Path(uri.removeprefix("file://"))
+        return None if "://" in uri else Path(uri)
 
 
 def load_settings(

@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from penguin_actors.checkpoints import CheckpointStore
 from tests.support import make_settings
-from tests.unit.store.helpers import BACKENDS, Clock, RecordingBackend, StoreKit
+from tests.unit.store.helpers import BACKENDS, Clock, RecordingBackend, StoreKit, store_options
 
 
 @pytest.fixture(params=sorted(BACKENDS))
@@ -34,7 +34,7 @@ async def make_kit(backend_kind: str, tmp_path: Path, clock: Clock) -> AsyncIter
         root = tmp_path / f"store{len(kits)}"
         config = make_settings(root / "workspace", **(settings or {}))
         backend = RecordingBackend(BACKENDS[backend_kind](root))
-        store = CheckpointStore(config, backend=backend, clock=clock, **options)
+        store = CheckpointStore(config, backend=backend, clock=clock, **store_options(backend_kind, root, options))
         kit = StoreKit(backend_kind, root, clock, config, store, backend, [store])
         kits.append(kit)
         return kit

@@ -11,7 +11,8 @@ from tests.support import make_settings
 
 
 async def _cache_bytes_after_writes(tmp_path: Path, cache_mb: int) -> int:
-    settings = make_settings(tmp_path, **{"storage.index_cache_mb": cache_mb, "storage.metadata_cache_mb": cache_mb})
+    sizes = {"storage.index_cache_mb": cache_mb, "storage.metadata_cache_mb": cache_mb}
+    settings = make_settings(tmp_path, **sizes, **{"storage.journal": False})  # every commit writes LanceDB
     store = CheckpointStore(settings)
     for i in range(40):
         record = await store.create_conversation(f"c{i}", None)

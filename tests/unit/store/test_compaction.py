@@ -25,8 +25,10 @@ async def test_compacts_after_every_n_batches(make_kit: Callable[..., StoreKit])
     record = await kit.store.create_conversation()
     for i in range(2):
         await kit.store.append_messages(record.id, [msg(f"m{i}")])
+        await kit.store.apply_journal()  # journaled, a batch is a journal applied
     assert kit.backend.calls["optimize"] == 0
     await kit.store.append_messages(record.id, [msg("m2")])
+    await kit.store.apply_journal()
     await wait_for_optimize_calls(kit.backend, 1)
     await kit.store.close()
     assert texts(await kit.store.load_messages(record.id)) == ["m0", "m1", "m2"]
