@@ -103,7 +103,12 @@ class CommitJournal:
         payload = entry.encode()
         if self._file is None:
             self._file = open(self._path(self._generation), "ab", buffering=0)  # noqa: SIM115 (kept open)
-        self._file.write(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+        record = memoryview(HEADER.pack(len(payload), zlib.crc32(payload)) + payload)
+        while record:  # an unbuffered write may take part of it
+            written = self._file.write(record)
+            if not written:
+                raise OSError(f"writing the commit journal {self._path(self._generation)} made no progress")
+            record = record[written:]
 
     def seal(self) -> int:
         """Close the current file (later appends start a new one); its generation, for ``drop``."""
