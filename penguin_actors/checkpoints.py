@@ -178,7 +178,7 @@ class CheckpointStore:
                 checkpoints = await self._backend.load_checkpoints()
                 if self._journal is not None:
                     replayed = await self._replay(self._journal, {c.id for c in checkpoints})
-                    conversations = list({c.id: c for c in [*conversations, *replayed.conversations]}.values())
+                    conversations += replayed.conversations  # the later record of an id wins below
                     checkpoints += replayed.checkpoints
                 await self._recall.open()
             except Exception as exc:

@@ -21,7 +21,7 @@ import re
 import struct
 import zlib
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
@@ -47,10 +47,7 @@ class JournalEntry:
     def encode(self) -> bytes:
         payload: bytes = msgpack.packb(
             {
-                "messages": [
-                    [r.lineage_id, r.seq, r.conversation_id, r.role, r.created_at, r.data, r.text]
-                    for r in self.messages
-                ],
+                "messages": [astuple(r) for r in self.messages],  # MessageRow(*row) reads them back
                 "conversations": [c.model_dump(mode="json") for c in self.conversations],
                 "checkpoints": [c.model_dump(mode="json") for c in self.checkpoints],
             },
@@ -112,9 +109,7 @@ class CommitJournal:
 
     def seal(self) -> int:
         """Close the current file (later appends start a new one); its generation, for ``drop``."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self.close()
         sealed = self._generation
         self._generation += 1
         return sealed

@@ -21,9 +21,9 @@ PROBE = ".penguin-node-probe"
 def shared_folders(settings: Settings) -> dict[str, Path]:
     """The folders every node must reach: the workspace, and the store's parent if it is a local path."""
     folders = {"workspace": settings.workspace}
-    uri = settings.resolved_storage_uri
-    if "://" not in uri:  # an object store (s3://…) is reached with credentials, not a mount
-        folders["store"] = Path(uri).parent
+    local = settings.local_storage_path  # None for an object store (s3://…): reached with credentials, not a mount
+    if local is not None:
+        folders["store"] = local.parent
     return folders
 
 

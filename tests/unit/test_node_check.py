@@ -13,6 +13,8 @@ def test_the_workspace_and_a_local_store_are_shared_folders(tmp_path: Path) -> N
     assert shared_folders(settings) == {"workspace": tmp_path / "ws", "store": tmp_path / "ws" / ".penguin"}
     remote = make_settings(tmp_path / "ws", storage_uri="s3://bucket/penguin")
     assert shared_folders(remote) == {"workspace": tmp_path / "ws"}
+    mounted = make_settings(tmp_path / "ws", storage_uri=f"file://{tmp_path / 'shared' / 'db'}")
+    assert shared_folders(mounted) == {"workspace": tmp_path / "ws", "store": tmp_path / "shared"}
 
 
 def test_a_probe_reads_back_where_it_was_written(tmp_path: Path) -> None:
