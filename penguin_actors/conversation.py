@@ -10,6 +10,7 @@ turn running follows its ``multitask_strategy``: ``enqueue``, ``reject`` (Confli
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import OrderedDict, deque
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 KEPT_TURNS = 16  # finished turns kept in memory for `resume`
 TOUCH_INTERVAL_S = 1.0
+ACTIVATION_WAIT_S = 30.0  # a call that finds the actor while it is still activating waits this long
 
 
 class Passivating(Unavailable):
@@ -75,6 +77,7 @@ class Conversation:
         self._current: tuple[Turn, asyncio.Task[None]] | None = None
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
+        self._activated = asyncio.Event()
         self._closing = False
         self._background: set[asyncio.Task[None]] = set()
         self._touched_at = float("-inf")
@@ -94,6 +97,7 @@ class Conversation:
             await self.store.append_messages(self.id, results)
             self.history.extend(results)
         self._tasks = [asyncio.create_task(self._run_turns()), asyncio.create_task(self._watch_idle())]
+        self._activated.set()
         return len(self.history)
 
     async def reload(self) -> int:
@@ -142,7 +146,14 @@ class Conversation:
     # --- turns ------------------------------------------------------------------
 
     async def start_turn(self, request: TurnRequest) -> dict[str, Any]:
-        """Queue a turn and return its id at once; its frames are read with ``events``."""
+        """Queue a turn and return its id at once; its frames are read with ``events``.
+
+        A caller that finds the actor by name while the directory is still activating it waits for that.
+        """
+        if not self._closing and not self._tasks:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(ACTIVATION_WAIT_S):
+                    await self._activated.wait()
         if self._closing or not self._tasks:
             raise Passivating(f"conversation {self.id} is passivating or not activated: activate it again")
         self.last_used = self._clock()

@@ -10,7 +10,7 @@ import pytest
 
 from penguin_actors.conversation import Conversation, Passivating
 from penguin_actors.errors import Conflict, NotFound
-from penguin_actors.types import TurnRequest
+from penguin_actors.types import Message, TurnRequest
 from tests.support import make_settings
 from tests.unit.runtime.fakes import AsyncModels, MemoryStore
 
@@ -194,3 +194,28 @@ async def test_resume_replays_a_finished_turn(tmp_path: Path) -> None:
     with pytest.raises(NotFound):
         async for _ in conv.events("turn_nope"):
             pass
+
+
+async def test_a_turn_sent_while_the_actor_is_activating_waits_for_it(tmp_path: Path) -> None:
+    """A caller can find the actor by name before its activation ends: the turn waits for it, not fails."""
+    loading, release = asyncio.Event(), asyncio.Event()
+
+    class SlowStore(MemoryStore):
+        async def load_messages(self, conversation_id: str) -> list[Message]:
+            loading.set()
+            await release.wait()
+            return await super().load_messages(conversation_id)
+
+    store = SlowStore()
+    store.add("c1")
+    conv = Conversation("c1", make_settings(tmp_path), store, AsyncModels(tmp_path, CATALOG), env={})
+    activation = asyncio.ensure_future(conv.activate())
+    await loading.wait()
+    turn = asyncio.ensure_future(conv.start_turn(TurnRequest(text="early")))
+    await asyncio.sleep(0.05)
+    assert not turn.done()
+    release.set()
+    await activation
+    started_turn = await turn
+    assert (await conv.wait(started_turn["turn_id"]))["event"] == "complete"
+    await conv.prepare_passivate()
