@@ -112,14 +112,29 @@ async def _server_steps(server: harness.Server, args: argparse.Namespace, ray: A
     async def held(cid: str) -> int:
         return int((await ray.get_actor(f"conv:{cid}").status.remote())["message_count"])
 
+    @ray.remote(num_cpus=0)
+    class Empty:
+        """An actor with nothing in it: what starting any actor takes on this machine."""
+
+    async def empty_actor(name: str) -> None:  # started with the options the directory starts conversations with
+        actor = Empty.options(name=name, namespace="penguin-bench", lifetime="detached", max_restarts=0).remote()
+        await actor.__ray_ready__.remote()
+        ray.kill(actor, no_restart=True)
+
     result: dict[str, Any] = {}
     async with http_client(server.base_url, 16) as http:
-        cold = []
-        for cid in await create_conversations(http, args.samples, "cold"):
+        cold, empty = [], []
+        for i, cid in enumerate(await create_conversations(http, args.samples, "cold")):
             cold.append(await timed(partial(activate, cid)))
             await passivate(cid)
+            empty.append(await timed(partial(empty_actor, f"empty-{i}")))
         result["cold_activation_s"] = harness.summary(cold)
-        print(f"[server] cold activation p50 {cold and harness.percentile(cold, 0.5):.3f} s", flush=True)
+        result["empty_actor_s"] = harness.summary(empty)
+        print(
+            f"[server] cold activation p50 {cold and harness.percentile(cold, 0.5):.3f} s,"
+            f" an empty actor p50 {empty and harness.percentile(empty, 0.5):.3f} s",
+            flush=True,
+        )
         result |= await first_turns(http, await create_conversations(http, args.turn_samples, "first"), passivate)
 
         for count in (args.messages, SHORT):
@@ -260,10 +275,15 @@ def verdicts(server: dict[str, Any], args: argparse.Namespace) -> list[dict[str,
     ]
 
 
+def _ms(seconds: float | None) -> str:
+    return harness.fmt(None if seconds is None else seconds * 1000, 2)
+
+
 def markdown(report: dict[str, Any]) -> str:
     s, b, p = report["server"], report["baseline"], report["parameters"]
     rows = [
         ("cold activation (`directory.activate`, empty conversation)", "cold_activation_s"),
+        ("an empty Ray actor, started and ready (Ray's own floor)", "empty_actor_s"),
         ("first HTTP turn of a new conversation (activation included)", "first_turn_s"),
         ("its second turn", "second_turn_s"),
         (f"re-activation, {p['messages']:,} messages", f"reactivation_{p['messages']}_s"),
@@ -274,10 +294,12 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|",
     ]
     for label, key in rows:
-        sv, bv = s[key], b[key]
+        if key not in s:  # a report from before the figure was taken
+            continue
+        sv, bv = s[key], b.get(key, {"p50": None, "p95": None})
         lines.append(
             f"| {label} | {harness.fmt(sv['p50'] * 1000)} / {harness.fmt(sv['p95'] * 1000)}"
-            f" | {harness.fmt(bv['p50'] * 1000, 2)} / {harness.fmt(bv['p95'] * 1000, 2)}"
+            f" | {_ms(bv['p50'])} / {_ms(bv['p95'])}"
             f" | {harness.fmt(harness.ratio(sv['p50'], bv['p50']), 1, 'x')} | {sv['n']} |"
         )
     lines += [

@@ -228,6 +228,36 @@ def tree_memory(pid: int) -> list[ProcessMemory]:
     return found
 
 
+def tree_cpu(pid: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) used so far by a process and each of its descendants, with their titles."""
+    ps = psutil()
+    try:
+        root = ps.Process(pid)
+        processes = [root, *root.children(recursive=True)]
+    except ps.NoSuchProcess:
+        return {}
+    found = {}
+    for process in processes:
+        try:
+            times = process.cpu_times()
+            found[process.pid] = (_title(process.name(), process.cmdline()), times.user + times.system)
+        except (ps.NoSuchProcess, ps.AccessDenied, ps.ZombieProcess):
+            continue
+    return found
+
+
+def cpu_by_role(before: Mapping[int, tuple[str, float]], after: Mapping[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds each process role used between two ``tree_cpu`` snapshots, most first.
+
+    A process started in between counts from zero; one that ended in between is not counted.
+    """
+    roles: dict[str, float] = {}
+    for pid, (title, cpu) in after.items():
+        role = process_group(title)
+        roles[role] = roles.get(role, 0.0) + cpu - before.get(pid, (title, 0.0))[1]
+    return dict(sorted(roles.items(), key=lambda item: -item[1]))
+
+
 def _title(name: str, cmdline: list[str]) -> str:
     """A Ray worker's title (``ray::Class.method``), a Python script's or module's name, else the process name."""
     if cmdline and cmdline[0].startswith("ray::"):

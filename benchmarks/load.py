@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 import tempfile
 import time
@@ -159,10 +160,30 @@ class Pool:
 async def run_step(pool: Pool, scenario: Scenario, count: int, shape: Shape) -> dict[str, Any]:
     clients = await pool.take(scenario.transport, count, scenario.model)
     rounds: list[list[TurnResult]] = []
+    cpu_before, started = machine_cpu(), time.monotonic()
     for r in range(scenario.rounds):
         texts = [f"load test {scenario.name}, client {i}, round {r}: how is it going?" for i in range(count)]
         rounds.append(await asyncio.gather(*(c.turn(t, scenario.model) for c, t in zip(clients, texts, strict=True))))
-    return step_figures(rounds, shape)
+    elapsed = time.monotonic() - started
+    figures = step_figures(rounds, shape)
+    figures["cpu"] = cpu_figures(harness.cpu_by_role(cpu_before, machine_cpu()), elapsed, figures["turns"])
+    return figures
+
+
+def machine_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of this process (the clients, the baseline) and its children (the server, the fake LLM)."""
+    return harness.tree_cpu(os.getpid())
+
+
+def cpu_figures(by_role: dict[str, float], elapsed_s: float, turns: int) -> dict[str, Any]:
+    """Where a step's CPU time went: seconds by process role, per turn, and the share of the machine used."""
+    total = sum(by_role.values())
+    return {
+        "seconds_by_role": {role: round(seconds, 3) for role, seconds in by_role.items()},
+        "total_s": round(total, 3),
+        "ms_per_turn": round(total / turns * 1000, 2) if turns else None,
+        "machine_share": round(total / elapsed_s / (os.cpu_count() or 1), 3) if elapsed_s else None,
+    }
 
 
 def step_figures(rounds: list[list[TurnResult]], shape: Shape) -> dict[str, Any]:

@@ -135,6 +135,34 @@ def _relay_table(result: dict[str, Any]) -> list[str]:
     return lines
 
 
+CPU_ROLES_SHOWN = 6
+
+
+def _cpu_table(report: dict[str, Any]) -> list[str]:
+    """CPU time per turn by process role for every step, server and baseline, and how busy the machine was."""
+    lines = [
+        "| scenario | N | server CPU ms / turn | baseline | machine busy (server) | by role, ms / turn (server) |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for name, result in report["results"].items():
+        for n, steps in result["steps"].items():
+            s, b = steps["server"].get("cpu"), steps["baseline"].get("cpu")
+            if s is None or b is None:
+                continue
+            turns = steps["server"]["turns"] or 1
+            roles = list(s["seconds_by_role"].items())
+            shown = [f"{role} {seconds / turns * 1000:.1f}" for role, seconds in roles[:CPU_ROLES_SHOWN]]
+            rest = sum(seconds for _, seconds in roles[CPU_ROLES_SHOWN:])
+            if rest:
+                shown.append(f"other {rest / turns * 1000:.1f}")
+            lines.append(
+                f"| {name} | {n} | {fmt(s['ms_per_turn'])} | {fmt(b['ms_per_turn'])}"
+                f" | {fmt(None if s['machine_share'] is None else s['machine_share'] * 100, 0)} %"
+                f" | {', '.join(shown)} |"
+            )
+    return lines
+
+
 def markdown(report: dict[str, Any]) -> str:
     lines: list[str] = []
     for name, result in report["results"].items():
@@ -160,6 +188,17 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(
             f"| {verdict['target']} | {fmt(verdict['measured'], 2)} | {fmt(verdict['baseline'], 2)} | {status} |"
         )
+    lines += [
+        "",
+        "## Where the CPU goes",
+        "",
+        "CPU time (user + system) of every process, summed over each step's measured rounds and divided by its"
+        " turns: the server's processes by role (`ConversationActor` is all the conversation actors together),"
+        " the fake LLM's, and the benchmark's own (its clients; in the baseline, everything). Machine busy: that"
+        " CPU time over the step's elapsed time and all CPUs.",
+        "",
+        *_cpu_table(report),
+    ]
     warmups = report["warmup_errors"]
     lines += [
         "",

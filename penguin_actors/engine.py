@@ -242,9 +242,12 @@ class Engine:
                 turn.emit("progress", progress.step_data(request.max_iterations))
             calls, step_usage = await self._model_call(turn, provider, model, history, progress, opening)
             reply = Message(role="assistant", content="".join(progress.step_text), tool_calls=calls)
-            await self._commit(conversation_id, history, [reply])  # journals the calls before they run
+            # The reply is committed (which journals the calls before they run) while the usage is recorded.
+            await asyncio.gather(
+                self._commit(conversation_id, history, [reply]),
+                self.models.record_usage(conversation_id, model.id, step_usage),
+            )
             progress.end_step(step_usage)
-            await self.models.record_usage(conversation_id, model.id, step_usage)
             metrics().tokens(model.id, step_usage.input_tokens, step_usage.output_tokens)
             if not calls:
                 break
