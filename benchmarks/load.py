@@ -34,6 +34,8 @@ from benchmarks import harness
 from benchmarks.baseline import LocalRuntime, StoreKind
 from benchmarks.clients import Client, HttpClient, TurnResult, WsClient, create_conversations, http_client
 from benchmarks.load_report import TARGETS, evaluate, markdown, panels
+from benchmarks.profile import Profiler
+from benchmarks.profile import Target as ProfileTarget
 
 FAKE_KEY_ENV = "BENCH_FAKE_LLM_KEY"  # not PENGUIN_*: those are settings
 FAKE_KEY = "sk-bench-fake-llm"
@@ -138,6 +140,7 @@ class Pool:
     """Clients by transport, each on its own conversation, created on first need; which are warm for which model."""
 
     make: Callable[[Transport, int], Any]  # async: (transport, count) -> new clients
+    profile: tuple[ProfileTarget, Profiler] | None = None  # the step to sample with py-spy, and how
     clients: dict[Transport, list[Client]] = field(default_factory=dict)
     warm: set[tuple[Transport, str, str]] = field(default_factory=set)
     warmup_errors: list[str] = field(default_factory=list)
@@ -161,12 +164,17 @@ async def run_step(pool: Pool, scenario: Scenario, count: int, shape: Shape) -> 
     clients = await pool.take(scenario.transport, count, scenario.model)
     rounds: list[list[TurnResult]] = []
     cpu_before, started = machine_cpu(), time.monotonic()
+    profiler = pool.profile[1] if pool.profile and pool.profile[0] == ProfileTarget(scenario.name, count) else None
+    if profiler is not None:
+        profiler.start(cpu_before)
     for r in range(scenario.rounds):
         texts = [f"load test {scenario.name}, client {i}, round {r}: how is it going?" for i in range(count)]
         rounds.append(await asyncio.gather(*(c.turn(t, scenario.model) for c, t in zip(clients, texts, strict=True))))
     elapsed = time.monotonic() - started
     figures = step_figures(rounds, shape)
     figures["cpu"] = cpu_figures(harness.cpu_by_role(cpu_before, machine_cpu()), elapsed, figures["turns"])
+    if profiler is not None:
+        figures["profile"] = profiler.stop()
     return figures
 
 
@@ -268,7 +276,10 @@ async def baseline_side(
 
 
 async def server_side(
-    server: harness.Server, scenarios: Sequence[Scenario], shapes: dict[str, Shape]
+    server: harness.Server,
+    scenarios: Sequence[Scenario],
+    shapes: dict[str, Shape],
+    profile: tuple[ProfileTarget, Profiler] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     most = max(n for s in scenarios for n in s.clients)
     async with http_client(server.base_url, most + 8) as http:
@@ -285,7 +296,7 @@ async def server_side(
             await asyncio.gather(*(s.open() for s in sockets))
             return list(sockets)
 
-        pool = Pool(make)
+        pool = Pool(make, profile)
         try:
             return await run_side(pool, scenarios, shapes, "server"), pool.warmup_errors
         finally:
@@ -313,7 +324,7 @@ async def run(args: argparse.Namespace, scenarios: Sequence[Scenario]) -> dict[s
                     workdir / "baseline", config, scenarios, shapes, args.baseline_store
                 )
             with harness.timed("server"), harness.Server(workdir / "server", config, {FAKE_KEY_ENV: FAKE_KEY}) as srv:
-                served, served_warmup = await server_side(srv, scenarios, shapes)
+                served, served_warmup = await server_side(srv, scenarios, shapes, profile_of(args))
     results: dict[str, Any] = {}
     for scenario in scenarios:
         steps = {}
@@ -352,6 +363,13 @@ async def run(args: argparse.Namespace, scenarios: Sequence[Scenario]) -> dict[s
     return report
 
 
+def profile_of(args: argparse.Namespace) -> tuple[ProfileTarget, Profiler] | None:
+    if not args.profile:
+        return None
+    out = harness.results_dir(args.out, args.quick) / "profile"
+    return ProfileTarget.parse(args.profile), Profiler(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.load", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: N = 1 and 4, one round, short replies")
@@ -365,7 +383,19 @@ def main(argv: list[str] | None = None) -> int:
         help="the baseline's store: in memory, or a CheckpointStore on LanceDB in process",
     )
     parser.add_argument("--out", type=Path, help="results directory (default benchmarks/results, quick: .../quick)")
+    parser.add_argument(
+        "--profile",
+        metavar="SCENARIO:N",
+        help="sample the server's processes with py-spy during that step, e.g. ws-sim:64 (pip install py-spy)",
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        try:
+            ProfileTarget.parse(args.profile)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if not Profiler.available():
+            parser.error("--profile needs py-spy on PATH: pip install py-spy")
     harness.match_ray_niceness()
     scenarios = quick_scenarios() if args.quick else SCENARIOS
     if args.scenarios:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from benchmarks.harness import fmt, machine_line
+from benchmarks.profile import Target as ProfileTarget
+from benchmarks.profile import markdown as profile_markdown
 
 REFERENCE = (
     "Reference, the original Penguin server: p50 248 ms for one turn of 50 tokens from an instant model,"
@@ -199,6 +201,10 @@ def markdown(report: dict[str, Any]) -> str:
         "",
         *_cpu_table(report),
     ]
+    for name, result in report["results"].items():
+        for n, steps in result["steps"].items():
+            if "profile" in steps["server"]:
+                lines += ["", *profile_markdown(steps["server"]["profile"], ProfileTarget(name, int(n)))]
     warmups = report["warmup_errors"]
     lines += [
         "",
