@@ -242,12 +242,14 @@ class Engine:
                 turn.emit("progress", progress.step_data(request.max_iterations))
             calls, step_usage = await self._model_call(turn, provider, model, history, progress, opening)
             reply = Message(role="assistant", content="".join(progress.step_text), tool_calls=calls)
-            # The reply is committed (which journals the calls before they run) while the usage is recorded.
-            await asyncio.gather(
-                self._commit(conversation_id, history, [reply]),
-                self.models.record_usage(conversation_id, model.id, step_usage),
-            )
-            progress.end_step(step_usage)
+            # The usage is recorded while the reply is committed (which journals the calls before they run).
+            recorded = asyncio.create_task(self.models.record_usage(conversation_id, model.id, step_usage))
+            try:
+                await self._commit(conversation_id, history, [reply])
+                progress.end_step(step_usage)  # at once: a cancellation from here on must not commit the text again
+            finally:
+                await _settled(recorded)
+            recorded.result()  # a usage that could not be recorded fails the turn, as a failed commit does
             metrics().tokens(model.id, step_usage.input_tokens, step_usage.output_tokens)
             if not calls:
                 break

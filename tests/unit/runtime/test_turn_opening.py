@@ -1,4 +1,5 @@
-"""A turn's opening: the user's message is committed while the model is already asked, and nothing is told early."""
+"""A turn's commits: the user's message is committed while the model is already asked, nothing is told early,
+and a cancelled turn commits what it said once."""
 
 from __future__ import annotations
 
@@ -115,3 +116,27 @@ async def test_a_turn_cancelled_during_its_opening_commit_keeps_the_message_and_
     assert [f["event"] for f in seen] == ["start", "complete"]
     assert seen[-1]["data"]["cancelled"] is True and seen[-1]["data"]["response"] == ""
     assert [m.text() for m in store.messages["c1"]] == ["hello"] == [m.text() for m in conv.history]
+
+
+async def test_a_turn_cancelled_while_its_usage_is_recorded_commits_its_reply_once(tmp_path: Path) -> None:
+    conv, store, _ = await _gated(tmp_path)
+    store.release.set()
+    recording, release_usage = asyncio.Event(), asyncio.Event()
+    models = conv.engine.models
+    record_usage = models.record_usage
+
+    async def slow_record_usage(conversation_id: str, model_id: str, usage: Usage) -> None:
+        recording.set()
+        await release_usage.wait()
+        await record_usage(conversation_id, model_id, usage)
+
+    models.record_usage = slow_record_usage
+    turn_id = (await conv.start_turn(TurnRequest(text="hello")))["turn_id"]
+    await asyncio.wait_for(recording.wait(), timeout=5)
+    while len(store.messages["c1"]) < 2:  # the reply's commit ends while the usage is still being recorded
+        await asyncio.sleep(0.001)
+    assert await conv.cancel(turn_id)
+    seen = await frames(conv, turn_id)
+    release_usage.set()
+    assert seen[-1]["event"] == "complete" and seen[-1]["data"]["response"] == "hi there"
+    assert [m.text() for m in store.messages["c1"]] == ["hello", "hi there"] == [m.text() for m in conv.history]
