@@ -18,7 +18,7 @@ store idle is written at once, and those that arrive while a write is in flight,
 from any conversations, form the next batch, written with one backend call per
 table. ``append_messages`` returns only once its messages are durable: with a
 local database, once the batch is written to the commit journal
-(``commit_journal.py``), which is applied to the backend in the background, many
+(``commit_journal.py``), which ``journal_applier.py`` applies to the backend in the background, many
 batches at a time, and replayed on open if the store stopped first. Every other
 write, and every read of messages, applies the journal first, so the backend
 changes in the order the store did and no read misses an acknowledged message.
@@ -40,10 +40,11 @@ from dataclasses import dataclass
 
 import msgpack
 
-from penguin_actors.commit_journal import CommitJournal, JournalEntry, merge
+from penguin_actors.commit_journal import CommitJournal, JournalEntry
 from penguin_actors.config import Settings
 from penguin_actors.errors import Invalid, NotFound, Unavailable
 from penguin_actors.group_commit import GroupCommit, Pending
+from penguin_actors.journal_applier import JournalApplier, write_entry
 from penguin_actors.lineage import expired_checkpoints, message_ranges, unreachable_lineages
 from penguin_actors.memory import MemoryResult, checked_query, note_text
 from penguin_actors.metrics import metrics
@@ -65,7 +66,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TITLE = "New conversation"
 MAX_PAGE = 1000
-APPLY_RETRY_S = 5.0  # after the journal failed to apply, the next background try waits this long
 
 
 @dataclass(frozen=True)
@@ -147,11 +147,12 @@ class CheckpointStore:
         self._checkpoints: dict[str, CheckpointRecord] = {}
         self._order: dict[str, int] = {}  # checkpoint id -> creation order, to break created_at ties
         self._next_order = 0
-        self._journal = journal
-        self._unflushed: list[JournalEntry] = []
-        self._flush_lock = asyncio.Lock()
-        self._flusher: asyncio.Task[None] | None = None
-        guard = self._write_lock_only if journal is not None else self._writing
+        self._applier = (
+            None
+            if journal is None
+            else JournalApplier(journal, backend, flush_s=settings.storage.journal_flush_s, applied=self._applied)
+        )
+        guard = self._write_lock_only if self._applier is not None else self._writing
         self._appends: GroupCommit[_Append, int] = GroupCommit(self._commit, guard, window_s=commit_window_s)
         self._optimizer: asyncio.Task[None] | None = None
         self._batches_since_optimize = 0
@@ -176,8 +177,8 @@ class CheckpointStore:
                 conversations = await self._backend.load_conversations()
                 lineages = await self._backend.load_lineages()
                 checkpoints = await self._backend.load_checkpoints()
-                if self._journal is not None:
-                    replayed = await self._replay(self._journal, {c.id for c in checkpoints})
+                if self._applier is not None:
+                    replayed = await self._applier.replay({c.id for c in checkpoints})
                     conversations += replayed.conversations  # the later record of an id wins below
                     checkpoints += replayed.checkpoints
                 await self._recall.open()
@@ -203,69 +204,18 @@ class CheckpointStore:
             else:
                 log.info("scheduled checkpoint cleanup removed %d checkpoints", cleaned)
 
-    async def _replay(self, journal: CommitJournal, stored_checkpoints: set[str]) -> JournalEntry:
-        """Apply what the journal holds from a run that stopped before applying it; what was applied."""
-        entries = journal.recover()
-        if not entries:
-            return JournalEntry()
-        entry = merge(entries)
-        # Rows already applied (the run stopped between applying and dropping) are not written twice.
-        spans: dict[str, tuple[int, int]] = {}
-        for row in entry.messages:
-            low, high = spans.get(row.lineage_id, (row.seq, row.seq))
-            spans[row.lineage_id] = (min(low, row.seq), max(high, row.seq))
-        stored = await self._backend.read_messages([(lin, low, high + 1) for lin, (low, high) in spans.items()])
-        present = {(lineage_id, seq) for lineage_id, seq, _ in stored}
-        entry.messages = [r for r in entry.messages if (r.lineage_id, r.seq) not in present]
-        entry.checkpoints = [c for c in entry.checkpoints if c.id not in stored_checkpoints]
-        await self._apply(entry)
-        journal.drop(journal.seal())
-        log.info(
-            "replayed the commit journal: %d messages, %d conversations, %d checkpoints",
-            len(entry.messages),
-            len(entry.conversations),
-            len(entry.checkpoints),
-        )
-        return entry
-
     async def flush(self) -> None:
         """Wait until every append made so far is committed (or has failed)."""
         await self._appends.flush()
 
     async def apply_journal(self) -> None:
         """Write every journaled commit to the backend now (a failure leaves them journaled, and raises)."""
-        if self._journal is None:
-            return
-        async with self._flush_lock:
-            if not self._unflushed:
-                return
-            entries, self._unflushed = self._unflushed, []
-            sealed = self._journal.seal()
-            entry = merge(entries)
-            try:
-                await self._apply(entry)
-            except BaseException:
-                self._unflushed[:0] = entries  # applied with the next batch; their files stay until then
-                raise
-            self._journal.drop(sealed)
-            self._recall.messages_added(entry.messages)
-            self._count_batch()
+        if self._applier is not None:
+            await self._applier.apply()
 
-    def _schedule_apply(self) -> None:
-        if self._flusher is None or self._flusher.done():
-            self._flusher = asyncio.create_task(self._apply_later())
-
-    async def _apply_later(self) -> None:
-        delay = self._settings.storage.journal_flush_s
-        while self._unflushed:
-            await asyncio.sleep(delay)
-            try:
-                await self.apply_journal()
-            except Exception:  # kept journaled: tried again, and by the next write or read that needs it
-                log.exception("applying the commit journal to the store failed; retrying in %.0f s", APPLY_RETRY_S)
-                delay = APPLY_RETRY_S
-            else:
-                delay = self._settings.storage.journal_flush_s
+    def _applied(self, entry: JournalEntry) -> None:
+        self._recall.messages_added(entry.messages)
+        self._count_batch()
 
     async def close(self) -> None:
         """Commit what is pending, wait for a running compaction, and close the backend."""
@@ -274,11 +224,8 @@ class CheckpointStore:
         if self._cleaner is not None:
             self._cleaner.cancel()
         await self.flush()
-        await self.apply_journal()
-        if self._flusher is not None:
-            self._flusher.cancel()
-        if self._journal is not None:
-            self._journal.close()
+        if self._applier is not None:
+            await self._applier.close()
         if self._optimizer is not None:
             with contextlib.suppress(Exception):
                 await asyncio.shield(self._optimizer)
@@ -444,16 +391,10 @@ class CheckpointStore:
         if not accepted:
             return
         entry = JournalEntry(rows, list(updated.values()), checkpoints)
-        if self._journal is not None:
-            try:
-                self._journal.append(entry)
-            except OSError as exc:
-                self._journal.seal()  # what follows goes to a new file, never after a torn record
-                raise Unavailable(f"the commit journal could not be written ({exc}): free disk space, retry") from exc
-            self._unflushed.append(entry)
-            self._schedule_apply()
+        if self._applier is not None:
+            self._applier.append(entry)
         else:
-            await self._apply(entry)
+            await write_entry(self._backend, entry)
             self._recall.messages_added(rows)
         self._conversations.update(updated)
         for checkpoint in checkpoints:
@@ -463,14 +404,6 @@ class CheckpointStore:
                 pending.future.set_result(count)
         metrics().store_committed(len(accepted), time.monotonic() - started)
         metrics().checkpoint_operation("auto", len(checkpoints))
-
-    async def _apply(self, entry: JournalEntry) -> None:
-        """Write a commit: messages first, as the conversation rows count them and checkpoints point into them."""
-        await self._backend.append_messages(entry.messages)
-        writes = [self._backend.upsert_conversations(entry.conversations)]
-        if entry.checkpoints:
-            writes.append(self._backend.add_checkpoints(entry.checkpoints))
-        await asyncio.gather(*writes)
 
     @contextlib.asynccontextmanager
     async def _writing(self, *, applying_journal: bool = True) -> AsyncIterator[None]:

@@ -50,8 +50,8 @@ async def test_a_replay_writes_nothing_twice(make_kit: Callable[..., StoreKit]) 
     kit = make_kit(SLOW)
     record = await kit.store.create_conversation()
     await kit.store.append_messages(record.id, [msg("once")], checkpoint=True)
-    journal = kit.store._journal
-    assert journal is not None
+    assert kit.store._applier is not None
+    journal = kit.store._applier.journal
     journal.drop = lambda through: None  # type: ignore[method-assign]  # the crash comes just before the drop
     await kit.store.apply_journal()
     assert kit.backend.rows["append_messages"] == 1
@@ -70,7 +70,8 @@ async def test_commits_are_applied_in_the_background_in_one_batch(make_kit: Call
     for i in range(5):
         await kit.store.append_messages(record.id, [msg(f"m{i}")])
     assert kit.backend.calls["append_messages"] == 0
-    flusher = kit.store._flusher
+    assert kit.store._applier is not None
+    flusher = kit.store._applier.flusher
     assert flusher is not None
     await flusher
     assert kit.backend.calls["append_messages"] == 1 and kit.backend.rows["append_messages"] == 5
@@ -135,8 +136,8 @@ async def test_a_journal_that_cannot_be_written_fails_the_commit(make_kit: Calla
     kit = make_kit(SLOW)
     record = await kit.store.create_conversation()
     await kit.store.append_messages(record.id, [msg("m0")])
-    journal = kit.store._journal
-    assert journal is not None
+    assert kit.store._applier is not None
+    journal = kit.store._applier.journal
     append = journal.append
 
     def full(entry: JournalEntry) -> None:
@@ -164,14 +165,14 @@ async def test_close_applies_the_journal(make_kit: Callable[..., StoreKit]) -> N
 
 
 def test_a_store_journals_only_a_local_database(tmp_path: Path) -> None:
-    local = CheckpointStore(make_settings(tmp_path / "a"))
-    assert local._journal is not None
-    assert local._journal.directory == tmp_path / "a" / ".penguin" / "db" / "_journal"
-    assert CheckpointStore(make_settings(tmp_path / "b", **{"storage.journal": False}))._journal is None
-    assert CheckpointStore(make_settings(tmp_path / "c", storage_uri="s3://bucket/penguin"))._journal is None
+    local = CheckpointStore(make_settings(tmp_path / "a"))._applier
+    assert local is not None
+    assert local.journal.directory == tmp_path / "a" / ".penguin" / "db" / "_journal"
+    assert CheckpointStore(make_settings(tmp_path / "b", **{"storage.journal": False}))._applier is None
+    assert CheckpointStore(make_settings(tmp_path / "c", storage_uri="s3://bucket/penguin"))._applier is None
     uri = f"file://{tmp_path / 'd'}"
-    journaled = CheckpointStore(make_settings(tmp_path / "e", storage_uri=uri))._journal
-    assert journaled is not None and journaled.directory == tmp_path / "d" / "_journal"
+    journaled = CheckpointStore(make_settings(tmp_path / "e", storage_uri=uri))._applier
+    assert journaled is not None and journaled.journal.directory == tmp_path / "d" / "_journal"
 
 
 def test_merge_keeps_every_row_and_each_conversations_last_record() -> None:
