@@ -1,7 +1,7 @@
 """The baseline: the same conversations and models in this one process, with no Ray, no Serve and no HTTP.
 
 ``LocalRuntime`` holds plain ``Conversation`` objects (the class each ``conv:<id>`` actor
-runs) with the same settings file as the server, a ``ModelRegistry`` called directly, and a
+runs) with the same settings file as the server, the ``ModelRegistry`` called directly, and a
 store that is either in memory (``memory``, the default: what Ray, Serve and storage add
 together is the difference) or a real ``CheckpointStore`` on LanceDB in the run's temporary
 directory (``lance``: storage is then in the baseline too). Tools are offered to the model
@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 from benchmarks.clients import FrameCheck, TurnResult
-from penguin_actors.checkpoints import CheckpointStore
-from penguin_actors.config import ModelConfig, Settings, load_settings
-from penguin_actors.conversation import Conversation
+from penguin_actors.config import Settings, load_settings
+from penguin_actors.conversation.conversation import Conversation
 from penguin_actors.errors import NotFound
 from penguin_actors.models.registry import ModelRegistry
-from penguin_actors.records import CheckpointRecord, ConversationRecord
+from penguin_actors.store.checkpoints import CheckpointStore
+from penguin_actors.store.records import CheckpointRecord, ConversationRecord
 from penguin_actors.tools import ToolResult, tool_specs
 from penguin_actors.types import Message, ToolCall, ToolSpec, TurnRequest, Usage
 
@@ -60,29 +60,28 @@ class MemoryStore:
     async def load_messages(self, conversation_id: str) -> list[Message]:
         return list(self.messages[conversation_id])
 
-    async def append_messages(self, conversation_id: str, messages: list[Message], *, checkpoint: bool = False) -> int:
+    async def append_messages(
+        self,
+        conversation_id: str,
+        messages: list[Message],
+        *,
+        checkpoint: bool = False,
+        usage: tuple[str, Usage] | None = None,
+    ) -> int:
         stored = self.messages[conversation_id]
         stored.extend(messages)
         return len(stored)
+
+    async def update_conversation(
+        self, conversation_id: str, *, title: str | None = None, model_id: str | None = None, clear_model: bool = False
+    ) -> ConversationRecord:
+        raise NotImplementedError("the baseline never changes a conversation")
 
     async def rollback(self, checkpoint_id: str) -> CheckpointRecord:
         raise NotImplementedError("the baseline never rolls back")
 
     async def close(self) -> None:
         return None
-
-
-class LocalModels:
-    """The ModelRegistry called directly (the server calls the ``models`` actor)."""
-
-    def __init__(self, registry: ModelRegistry) -> None:
-        self.registry = registry
-
-    async def get(self, model_id: str | None = None) -> ModelConfig:
-        return self.registry.get(model_id)
-
-    async def record_usage(self, conversation_id: str, model_id: str, usage: Usage) -> None:
-        self.registry.record_usage(conversation_id, model_id, usage)
 
 
 class OfferedTools:
@@ -109,7 +108,7 @@ class LocalRuntime:
         self.store: MemoryStore | CheckpointStore = (
             MemoryStore() if store == "memory" else CheckpointStore(self.settings)
         )
-        self.models = LocalModels(ModelRegistry(self.settings, env=self.env))
+        self.models = ModelRegistry(self.settings, env=self.env)
         self.tools = OfferedTools(self.settings)
         self.conversations: dict[str, Conversation] = {}
 

@@ -48,11 +48,12 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from benchmarks.harness import machine_info, percentile, write_results
-from penguin_actors.checkpoints import CheckpointStore
 from penguin_actors.config import load_settings
-from penguin_actors.lance_backend import LanceBackend
-from penguin_actors.records import CheckpointRecord, ConversationRecord, LineageRecord, NoteRecord
-from penguin_actors.storage import MessageRange, MessageRow, StoreBackend, TextHit, TextQuery
+from penguin_actors.store.backend import StoreBackend
+from penguin_actors.store.checkpoints import CheckpointStore
+from penguin_actors.store.lance.backend import LanceBackend
+from penguin_actors.store.records import CheckpointRecord, ConversationRecord, LineageRecord, NoteRecord
+from penguin_actors.store.rows import MessageRange, MessageRow, TextHit, TextQuery
 from penguin_actors.types import Message
 
 T = TypeVar("T")

@@ -74,17 +74,6 @@ SPECS_BY_NAME: Mapping[str, MetricSpec] = {spec.name: spec for spec in SPECS}
 Factory = Callable[[MetricSpec], Any]
 
 
-def ray_instrument(spec: MetricSpec) -> Any:
-    """The ``ray.util.metrics`` object for ``spec``."""
-    from ray.util import metrics as ray_metrics
-
-    if spec.kind == "counter":
-        return ray_metrics.Counter(spec.name, spec.description, tag_keys=spec.tags)
-    if spec.kind == "gauge":
-        return ray_metrics.Gauge(spec.name, spec.description, tag_keys=spec.tags)
-    return ray_metrics.Histogram(spec.name, spec.description, boundaries=list(spec.boundaries), tag_keys=spec.tags)
-
-
 P = ParamSpec("P")
 
 
@@ -108,7 +97,7 @@ def _recording(method: Callable[Concatenate[Metrics, P], None]) -> Callable[Conc
 class Metrics:
     """Typed helpers over the instruments; ``factory=None`` makes every helper a no-op.
 
-    ``factory`` builds the instrument of a spec (``ray_instrument`` in a Ray process);
+    ``factory`` builds the instrument of a spec (``edge.metrics.ray_instrument`` in a Ray process);
     instruments are built on their first use.
     """
 
@@ -193,17 +182,25 @@ class Metrics:
 
 
 _OFF = Metrics(None)
-_RECORDING = Metrics(ray_instrument)
+_recording_metrics: Metrics | None = None
 
 
 def metrics() -> Metrics:
     """This process's metrics: recording while it is connected to Ray, a no-op otherwise.
 
-    Never imports Ray itself: ``RAY_AUTH_MODE`` must be chosen before Ray is loaded.
+    Never loads Ray itself (``RAY_AUTH_MODE`` must be chosen before Ray is loaded): only a
+    process where Ray is loaded and connected gets the instruments of ``edge/metrics.py``.
     """
+    global _recording_metrics
     ray = sys.modules.get("ray")
     try:
         connected = ray is not None and ray.is_initialized()
     except Exception:  # a half-imported or broken Ray: no metrics, never an error
         connected = False
-    return _RECORDING if connected else _OFF
+    if not connected:
+        return _OFF
+    if _recording_metrics is None:
+        from penguin_actors.edge.metrics import ray_instrument
+
+        _recording_metrics = Metrics(ray_instrument)
+    return _recording_metrics

@@ -11,9 +11,10 @@ from fastapi.staticfiles import StaticFiles
 from ray import serve
 from ray.serve.deployment import Application
 
-from penguin_actors import __version__, runtime
+from penguin_actors import __version__
 from penguin_actors.config import Settings
-from penguin_actors.gateway import Gateway
+from penguin_actors.edge.gateway import Gateway
+from penguin_actors.edge.system import ensure_system_actors
 from serve_app.errors import install_error_handlers
 from serve_app.routes import chat, checkpoints, conversations, files, models, projects, render, system, tasks
 from serve_app.schemas import ErrorResponse
@@ -59,7 +60,7 @@ class PenguinApi:
         self.settings = settings
         # `serve run` / `serve deploy` start no CLI, so the ingress makes sure the
         # system actors exist (get-or-create: a second replica joins them).
-        handles = runtime.ensure_system_actors(settings)
+        handles = ensure_system_actors(settings)
         await asyncio.gather(*(h.__ray_ready__.remote() for h in handles.values()))
 
     def __serve_build_asgi_app__(self) -> FastAPI:

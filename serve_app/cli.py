@@ -19,11 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from penguin_actors import __version__
 from penguin_actors.config import Settings, load_settings
+from penguin_actors.edge.auth import choose_ray_auth_mode
 from penguin_actors.errors import ConfigError, PenguinError, Unavailable
-from penguin_actors.ray_auth import choose_ray_auth_mode
 
 if TYPE_CHECKING:  # Ray is imported only by the commands that need it, so errors print fast
-    from penguin_actors.runtime import Connection
+    from penguin_actors.edge.cluster import Connection
 
 EXIT_FAILURE = 1
 EXIT_USAGE = 2
@@ -135,11 +135,12 @@ def _serve(settings: Settings) -> int:
     import ray
     from ray import serve
 
-    from penguin_actors import runtime
-    from penguin_actors.node_check import check_nodes
+    from penguin_actors.edge.cluster import connect
+    from penguin_actors.edge.node_check import check_nodes
+    from penguin_actors.edge.system import ensure_system_actors, kill_system_actors
     from serve_app.app import APP_NAME, build
 
-    connection = runtime.connect(settings)
+    connection = connect(settings)
     # After ray.init, which installs its own fatal-signal handlers in the driver.
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -149,8 +150,7 @@ def _serve(settings: Settings) -> int:
         ray.shutdown()
         return 0
     try:
-        handles = runtime.ensure_system_actors(settings)
-        ray.get([h.__ray_ready__.remote() for h in handles.values()])
+        handles = ensure_system_actors(settings)
         serve.start(
             proxy_location=settings.serve.proxy_location,
             http_options={
@@ -169,7 +169,7 @@ def _serve(settings: Settings) -> int:
     finally:
         if connection.started_local:
             serve.shutdown()
-            runtime.kill_system_actors(settings.ray.namespace)
+            kill_system_actors(settings.ray.namespace)
         else:
             serve.delete(APP_NAME)
         ray.shutdown()
@@ -207,19 +207,21 @@ def _status(settings: Settings) -> int:
     import ray
     from ray import serve
 
-    from penguin_actors import runtime
+    from penguin_actors.edge.cluster import cluster_nodes, connect
+    from penguin_actors.edge.health import system_actor_states
+    from penguin_actors.edge.names import DIRECTORY, SYSTEM_ROLES
 
     if not (settings.ray.address or os.environ.get("RAY_ADDRESS")):
         settings = settings.model_copy(update={"ray": settings.ray.model_copy(update={"address": "auto"})})
-    runtime.connect(settings)
+    connect(settings)
     try:
-        states = asyncio.run(runtime.system_actor_states(settings.ray.namespace))
+        states = asyncio.run(system_actor_states(settings.ray.namespace))
         placed: dict[str, int] = {}
-        if states["directory"] == "alive":
-            directory = ray.get_actor("directory", namespace=settings.ray.namespace)
+        if states[DIRECTORY] == "alive":
+            directory = ray.get_actor(DIRECTORY, namespace=settings.ray.namespace)
             placed = ray.get(directory.stats.remote(), timeout=10)["by_node"]
         print("Nodes:")
-        for node in runtime.cluster_nodes():
+        for node in cluster_nodes():
             cpus = node["resources"].get("CPU", 0)
             role = "head" if node["is_head"] else "worker"
             state = "alive" if node["alive"] else "dead"
@@ -229,8 +231,8 @@ def _status(settings: Settings) -> int:
                 f"conversations {conversations}"
             )
         print("System actors:")
-        for spec in runtime.SYSTEM_ACTORS:
-            print(f"  {spec.name:<12} {spec.role:<22} {states[spec.name]}")
+        for name, role in SYSTEM_ROLES.items():
+            print(f"  {name:<12} {role:<22} {states[name]}")
         print("Serve:")
         apps = serve.status().applications
         if not apps:

@@ -1,14 +1,21 @@
-"""Dependencies of the route handlers, as ``Annotated`` aliases."""
+"""Dependencies of the route handlers, as ``Annotated`` aliases of the runtime's own types.
+
+The store, the model registry and the task engine are typed proxies of their actors
+(``edge/proxy.py``): each call is checked against the real class.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends
 from starlette.requests import HTTPConnection
 
 from penguin_actors.config import Settings
-from penguin_actors.gateway import Gateway
+from penguin_actors.edge.gateway import Conversations, Gateway
+from penguin_actors.models import ModelRegistry
+from penguin_actors.store import CheckpointStore
+from penguin_actors.tasks import TaskEngine
 
 
 def get_settings(conn: HTTPConnection) -> Settings:
@@ -23,15 +30,25 @@ def get_gateway(conn: HTTPConnection) -> Gateway:
     return gateway
 
 
-def get_models(gateway: Annotated[Gateway, Depends(get_gateway)]) -> Any:
-    return gateway.system("models")
+def get_conversations(gateway: Annotated[Gateway, Depends(get_gateway)]) -> Conversations:
+    return gateway.conversations
 
 
-def get_tasks(gateway: Annotated[Gateway, Depends(get_gateway)]) -> Any:
-    return gateway.system("tasks")
+def get_store(gateway: Annotated[Gateway, Depends(get_gateway)]) -> CheckpointStore:
+    return gateway.store
+
+
+def get_models(gateway: Annotated[Gateway, Depends(get_gateway)]) -> ModelRegistry:
+    return gateway.models
+
+
+def get_tasks(gateway: Annotated[Gateway, Depends(get_gateway)]) -> TaskEngine:
+    return gateway.tasks
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
-ModelsDep = Annotated[Any, Depends(get_models)]
-TasksDep = Annotated[Any, Depends(get_tasks)]
+ConversationsDep = Annotated[Conversations, Depends(get_conversations)]
+StoreDep = Annotated[CheckpointStore, Depends(get_store)]
+ModelsDep = Annotated[ModelRegistry, Depends(get_models)]
+TasksDep = Annotated[TaskEngine, Depends(get_tasks)]

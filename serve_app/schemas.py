@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from penguin_actors.models.registry import ModelEntry
-from penguin_actors.types import ContentPart, MultitaskStrategy, Role, ToolCall
+from penguin_actors.types import ContentPart, MultitaskStrategy, Role, ToolCall, TurnRequest
 
 ActorStateName = Literal["alive", "unresponsive", "not_running", "absent"]
 
@@ -281,6 +281,10 @@ class ChatRequest(Schema):
         if not text.strip():
             raise ValueError("text is blank: send some words")
         return text
+
+    def turn_request(self) -> TurnRequest:
+        """What the message asks of its conversation."""
+        return TurnRequest(**self.model_dump(exclude={"conversation_id", "streaming"}))
 
 
 class ActionResultPublic(Schema):

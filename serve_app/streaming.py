@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, Field
 
 from penguin_actors.config import Settings
+from penguin_actors.edge.gateway import Conversations
 from penguin_actors.errors import PenguinError
-from penguin_actors.gateway import Gateway
 from serve_app.limits import Clock, ConnectionCounter
 from serve_app.schemas import ChatRequest, ConversationId
 from serve_app.socket_session import REFUSALS_BEFORE_CLOSE, SocketSession, streaming
@@ -28,8 +27,6 @@ from serve_app.socket_session import REFUSALS_BEFORE_CLOSE, SocketSession, strea
 __all__ = ["REFUSALS_BEFORE_CLOSE", "ChatSession", "streaming"]
 
 log = logging.getLogger(__name__)
-
-BeginTurn = Callable[[Gateway, Settings, ChatRequest], Awaitable[tuple[str, str]]]
 
 
 class CancelMessage(BaseModel):
@@ -54,17 +51,15 @@ class ChatSession(SocketSession):
     def __init__(
         self,
         websocket: WebSocket,
-        gateway: Gateway,
+        conversations: Conversations,
         settings: Settings,
-        begin_turn: BeginTurn,
         *,
         client: str = "",
         sockets: ConnectionCounter | None = None,
         clock: Clock = time.monotonic,
     ) -> None:
         super().__init__(websocket, settings, client=client, sockets=sockets, clock=clock)
-        self.gateway = gateway
-        self.begin_turn = begin_turn
+        self.conversations = conversations
         self.conversation_id: str | None = None
         self.turn_id: str | None = None
 
@@ -79,9 +74,9 @@ class ChatSession(SocketSession):
 
     async def _chat(self, body: dict[str, Any]) -> None:
         request = ChatRequest.model_validate(body)
-        conversation_id, turn_id = await self.begin_turn(self.gateway, self.settings, request)
-        self.conversation_id, self.turn_id = conversation_id, turn_id
-        self.relay(self._forward(conversation_id, turn_id, -1))
+        sent = await self.conversations.send(request.conversation_id, request.turn_request())
+        self.conversation_id, self.turn_id = sent.conversation_id, sent.turn_id
+        self.relay(self._forward(sent.conversation_id, sent.turn_id, -1))
 
     async def _cancel(self, body: dict[str, Any]) -> None:
         message = CancelMessage.model_validate(body | {"type": "cancel"})
@@ -89,7 +84,7 @@ class ChatSession(SocketSession):
         if conversation_id is None:
             await self.error("not_found", "nothing to cancel: no conversation on this socket yet")
             return
-        if not await self.gateway.call(conversation_id, "cancel", message.turn_id):
+        if not await self.conversations.cancel(conversation_id, message.turn_id):
             await self.error("not_found", "nothing to cancel: no turn is running")
 
     async def _resume(self, body: dict[str, Any]) -> None:
@@ -100,7 +95,7 @@ class ChatSession(SocketSession):
     async def _forward(self, conversation_id: str, turn_id: str, after_seq: int) -> None:
         try:
             with streaming(self.websocket.app.state):
-                async for batch in self.gateway.events(conversation_id, turn_id, after_seq):
+                async for batch in self.conversations.events(conversation_id, turn_id, after_seq):
                     for frame in batch:
                         await self.send(frame)
         except PenguinError as exc:

@@ -21,11 +21,11 @@ from pydantic import BaseModel, Field
 
 from penguin_actors.config import Settings
 from penguin_actors.errors import PenguinError
-from penguin_actors.runtime import call, stream
+from penguin_actors.tasks import TaskEngine
 from serve_app.limits import Clock, ConnectionCounter
 from serve_app.schemas import RecordId, TaskRequest
 from serve_app.socket_session import SocketSession, streaming
-from serve_app.task_views import checked_spec
+from serve_app.task_views import task_spec
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +44,7 @@ class TaskSession(SocketSession):
     def __init__(
         self,
         websocket: WebSocket,
-        tasks: Any,
-        models: Any,
+        tasks: TaskEngine,
         settings: Settings,
         *,
         client: str = "",
@@ -54,7 +53,6 @@ class TaskSession(SocketSession):
     ) -> None:
         super().__init__(websocket, settings, client=client, sockets=sockets, clock=clock)
         self.tasks = tasks
-        self.models = models
         self.task_id: str | None = None
         self._current: Any = None  # the relay of the task followed
 
@@ -73,13 +71,13 @@ class TaskSession(SocketSession):
     async def _start(self, request: TaskRequest) -> None:
         if await self._refuse_if_busy():
             return
-        record = await call(self.tasks.execute, await checked_spec(request, self.models))
+        record = await self.tasks.execute(task_spec(request))
         self._follow_task(record.id, -1)
 
     async def _follow(self, message: FollowMessage) -> None:
         if await self._refuse_if_busy():
             return
-        await call(self.tasks.get_task, message.task_id)  # NotFound now, not in the relay
+        await self.tasks.get_task(message.task_id)  # NotFound now, not in the relay
         self._follow_task(message.task_id, message.after_seq)
 
     async def _cancel(self) -> None:
@@ -90,7 +88,7 @@ class TaskSession(SocketSession):
 
     async def _cancel_task(self, task_id: str) -> None:
         try:
-            await call(self.tasks.cancel, task_id)
+            await self.tasks.cancel(task_id)
         except PenguinError as exc:
             await self.error(exc.code, exc.message, task_id=task_id)
 
@@ -111,7 +109,7 @@ class TaskSession(SocketSession):
     async def _forward(self, task_id: str, after_seq: int) -> None:
         try:
             with streaming(self.websocket.app.state):
-                async for batch in stream(self.tasks.events, task_id, after_seq):
+                async for batch in self.tasks.events(task_id, after_seq):
                     for frame in batch:
                         await self.send(frame)
         except PenguinError as exc:

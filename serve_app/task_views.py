@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
-from penguin_actors.runtime import call
-from penguin_actors.task_records import TaskRecord, TaskSpec
+from penguin_actors.tasks.records import TaskRecord, TaskSpec
 from serve_app.schemas import TaskPublic, TaskRequest
 
 
@@ -48,10 +46,3 @@ def task_public(record: TaskRecord, now: float) -> TaskPublic:
 
 def public(record: TaskRecord) -> TaskPublic:
     return task_public(record, time.time())
-
-
-async def checked_spec(body: TaskRequest, models: Any) -> TaskSpec:
-    """The task's spec, once its model (if it names one) is known: NotFound lists the valid ids."""
-    if body.model_id is not None:
-        await call(models.get, body.model_id)
-    return task_spec(body)

@@ -19,8 +19,8 @@ import anthropic
 import httpx2
 
 from penguin_actors.errors import ProviderError
+from penguin_actors.models.base import DEFAULT_KEY_ENV as PROVIDER_KEY_ENV
 from penguin_actors.models.base import ModelProvider
-from penguin_actors.models.providers import DEFAULT_KEY_ENV as PROVIDER_KEY_ENV
 from penguin_actors.models.retry import is_retryable_status, parse_retry_after
 from penguin_actors.types import (
     ContentPart,

@@ -7,6 +7,9 @@ from typing import Protocol
 
 from penguin_actors.types import ModelEvent, ModelReply, ModelRequest, StopEvent, TextDelta, ToolCallEvent, UsageEvent
 
+# Where a provider's key is read from when a model names no api_key_env.
+DEFAULT_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
+
 
 class ModelProvider(Protocol):
     """Streams a model's reply to a request.

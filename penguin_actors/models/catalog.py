@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from penguin_actors.config import ModelConfig, Settings
+from penguin_actors.errors import NotFound
 
 SIM_MODEL_ID = "sim"
 
@@ -68,3 +71,12 @@ BUILTIN_CATALOG: tuple[ModelConfig, ...] = (
 def catalog_of(settings: Settings) -> dict[str, ModelConfig]:
     """The models these settings offer, by id: their catalog, or the built-in one. Fixed while the server runs."""
     return {m.id: m for m in (settings.models.catalog or BUILTIN_CATALOG)}
+
+
+def require_model(catalog: Mapping[str, ModelConfig], model_id: str) -> ModelConfig:
+    """The catalog's model ``model_id``; NotFound lists the valid ids."""
+    try:
+        return catalog[model_id]
+    except KeyError:
+        known = list(catalog)
+        raise NotFound(f"no model {model_id!r}: choose one of {', '.join(known)}", valid_ids=known) from None

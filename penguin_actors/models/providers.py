@@ -6,11 +6,8 @@ from collections.abc import Mapping
 
 from penguin_actors.config import ModelConfig
 from penguin_actors.errors import ConfigError
-from penguin_actors.models.base import ModelProvider
+from penguin_actors.models.base import DEFAULT_KEY_ENV, ModelProvider
 from penguin_actors.models.sim_provider import SimProvider
-
-# Where a provider's key is read from when a model names no api_key_env.
-DEFAULT_KEY_ENV = {"anthropic": "ANTHROPIC_API_KEY", "openai": "OPENAI_API_KEY"}
 
 
 def make_provider(config: ModelConfig, env: Mapping[str, str]) -> ModelProvider:

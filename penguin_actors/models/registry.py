@@ -1,28 +1,25 @@
-"""ModelRegistry: the configured models, the current default, and token usage.
+"""ModelRegistry: the configured models and the current default.
 
-A plain class; ``runtime.py`` runs it as the named detached actor ``models``.
-The current default chosen at run time, and the usage counts, are kept in small
-JSON files under ``<workspace>/.penguin`` so a restart keeps them.
+A plain class; ``edge`` runs it as the named detached actor ``models``, whose callers
+await its public methods. The current default chosen at run time is kept in a small
+JSON file under ``<workspace>/.penguin`` so a restart keeps it. Token usage is the
+checkpoint store's (``store/usage.py``).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field
 
 from penguin_actors.config import ModelConfig, Settings
-from penguin_actors.errors import ConfigError, NotFound
+from penguin_actors.errors import ConfigError
 from penguin_actors.jsonfile import read_json, write_json_atomic
-from penguin_actors.models.catalog import BUILTIN_CATALOG, SIM_MODEL_ID, catalog_of
-from penguin_actors.models.providers import DEFAULT_KEY_ENV
-from penguin_actors.models.usage import UsageLedger
-from penguin_actors.types import Usage
+from penguin_actors.models.base import DEFAULT_KEY_ENV
+from penguin_actors.models.catalog import BUILTIN_CATALOG, SIM_MODEL_ID, catalog_of, require_model
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +48,7 @@ class LoadResult(BaseModel):
 
 
 class ModelRegistry:
-    """Holds the catalog and the current default model; records token usage per conversation and model."""
+    """Holds the catalog and the current default model."""
 
     def __init__(self, settings: Settings, env: Mapping[str, str] | None = None) -> None:
         self._env = os.environ if env is None else env
@@ -65,7 +62,6 @@ class ModelRegistry:
         self._state_path = state_dir / "models.json"
         self._configured_default = configured
         self._current = self._initial_current(configured)
-        self._usage = UsageLedger(state_dir / "usage.json")
 
     # --- catalog --------------------------------------------------------------
 
@@ -82,24 +78,19 @@ class ModelRegistry:
         key_env = self.key_env(model)
         return bool(key_env and self._env.get(key_env))
 
-    def get(self, model_id: str | None = None) -> ModelConfig:
+    async def get(self, model_id: str | None = None) -> ModelConfig:
         """The model with this id (the current default when None); NotFound lists the valid ids."""
-        model_id = model_id or self._current
-        try:
-            return self._catalog[model_id]
-        except KeyError:
-            known = self.ids()
-            raise NotFound(f"no model {model_id!r}: choose one of {', '.join(known)}", valid_ids=known) from None
+        return require_model(self._catalog, model_id or self._current)
 
-    def list_models(self) -> list[ModelEntry]:
+    async def list_models(self) -> list[ModelEntry]:
         return [self._entry(m) for m in self._catalog.values()]
 
-    def current(self) -> ModelEntry:
+    async def current(self) -> ModelEntry:
         return self._entry(self._catalog[self._current])
 
-    def load(self, model_id: str) -> LoadResult:
+    async def load(self, model_id: str) -> LoadResult:
         """Make ``model_id`` the default for new turns; the choice survives a restart."""
-        model = self.get(model_id)
+        model = await self.get(model_id)
         self._current = model.id
         self._save_state()
         available = self.available(model)
@@ -108,7 +99,7 @@ class ModelRegistry:
             warning = f"{self.key_env(model)} is not set: calls to {model.id} will fail until it is"
         return LoadResult(model_id=model.id, current_model=model.name, available=available, warning=warning)
 
-    def startup_note(self) -> str:
+    async def startup_note(self) -> str:
         """One line for the server's start banner: which model answers, and why."""
         model = self._catalog[self._current]
         if model.provider == "sim":
@@ -117,15 +108,6 @@ class ModelRegistry:
         if not self.available(model):
             return f"{model.id} ({self.key_env(model)} is not set: its calls will fail)"
         return f"{model.id} ({model.name})"
-
-    # --- usage ----------------------------------------------------------------
-
-    def record_usage(self, conversation_id: str, model_id: str, usage: Usage) -> None:
-        self._usage.record(conversation_id, model_id, usage, at=time.time())
-
-    def token_usage(self, conversation_id: str | None = None) -> dict[str, Any]:
-        """Totals, the session's (the given or most recently active conversation), per model, and cost."""
-        return self._usage.summary(conversation_id, self._catalog)
 
     # --- internals ------------------------------------------------------------
 

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from penguin_actors.config import ToolSettings
-from penguin_actors.memory import MemoryResult
-from penguin_actors.records import NoteRecord
-from penguin_actors.storage import TextQuery
+from penguin_actors.store.memory.notes import MemoryResult
+from penguin_actors.store.records import NoteRecord
+from penguin_actors.store.rows import TextQuery
 from penguin_actors.tools.env import safe_env
 from penguin_actors.tools.schema import clean_schema
 from penguin_actors.types import Record, ToolSpec

@@ -13,8 +13,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from penguin_actors.memory import MAX_HITS, MAX_NOTE_CHARS, MAX_QUERY_CHARS
-from penguin_actors.storage import TextHit, TextQuery, TextSource
+from penguin_actors.store.memory.notes import MAX_HITS, MAX_NOTE_CHARS, MAX_QUERY_CHARS
+from penguin_actors.store.rows import TextHit, TextQuery, TextSource
 from penguin_actors.tools.base import MemoryPort, Tool, ToolArgs, ToolContext, ToolError
 
 SNIPPET_CHARS = 400

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from penguin_actors.runtime import call
-from serve_app.deps import GatewayDep, SettingsDep
+from penguin_actors.store import CheckpointRecord
+from serve_app.deps import ConversationsDep, SettingsDep, StoreDep
 from serve_app.errors import documented
 from serve_app.schemas import (
     BranchCreate,
@@ -26,7 +26,7 @@ router = APIRouter(tags=["checkpoints"])
 CheckpointPath = Annotated[str, Path(min_length=1, max_length=64)]
 
 
-def public(checkpoint: Any) -> CheckpointPublic:
+def public(checkpoint: CheckpointRecord) -> CheckpointPublic:
     return CheckpointPublic(
         id=checkpoint.id,
         name=checkpoint.name,
@@ -39,11 +39,11 @@ def public(checkpoint: Any) -> CheckpointPublic:
 
 
 @router.post("/checkpoints/create", response_model=CheckpointCreated, status_code=201, responses=documented(404))
-async def create_checkpoint(body: CheckpointCreate, gateway: GatewayDep) -> CheckpointCreated:
-    conversation_id = await gateway.current_conversation(body.conversation_id)
-    checkpoint = await call(
-        gateway.system("checkpoints").create_checkpoint, conversation_id, "manual", body.name, body.description
-    )
+async def create_checkpoint(
+    body: CheckpointCreate, store: StoreDep, conversations: ConversationsDep
+) -> CheckpointCreated:
+    conversation_id = await conversations.current(body.conversation_id)
+    checkpoint = await store.create_checkpoint(conversation_id, "manual", body.name, body.description)
     return CheckpointCreated(
         checkpoint_id=checkpoint.id,
         name=checkpoint.name,
@@ -55,17 +55,17 @@ async def create_checkpoint(body: CheckpointCreate, gateway: GatewayDep) -> Chec
 
 @router.get("/checkpoints", response_model=CheckpointList, responses=documented(404))
 async def list_checkpoints(
-    gateway: GatewayDep,
+    store: StoreDep,
     session_id: Annotated[str | None, Query(max_length=128, description="only this conversation's")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
 ) -> CheckpointList:
-    checkpoints = await call(gateway.system("checkpoints").list_checkpoints, session_id, limit)
+    checkpoints = await store.list_checkpoints(session_id, limit)
     return CheckpointList(checkpoints=[public(c) for c in checkpoints])
 
 
 @router.get("/checkpoints/stats", response_model=CheckpointStatsResponse)
-async def checkpoint_stats(gateway: GatewayDep, settings: SettingsDep) -> CheckpointStatsResponse:
-    stats = await call(gateway.system("checkpoints").stats)
+async def checkpoint_stats(store: StoreDep, settings: SettingsDep) -> CheckpointStatsResponse:
+    stats = await store.stats()
     policy = settings.checkpoints
     return CheckpointStatsResponse(
         enabled=policy.enabled,
@@ -81,21 +81,21 @@ async def checkpoint_stats(gateway: GatewayDep, settings: SettingsDep) -> Checkp
 
 
 @router.post("/checkpoints/cleanup", response_model=CleanupResult)
-async def cleanup_checkpoints(gateway: GatewayDep) -> CleanupResult:
-    cleaned = await call(gateway.system("checkpoints").cleanup)
+async def cleanup_checkpoints(store: StoreDep) -> CleanupResult:
+    cleaned = await store.cleanup()
     return CleanupResult(cleaned_count=cleaned, message=f"Cleaned up {cleaned} old checkpoints")
 
 
 @router.get("/checkpoints/{checkpoint_id}", response_model=CheckpointPublic, responses=documented(404))
-async def get_checkpoint(checkpoint_id: CheckpointPath, gateway: GatewayDep) -> CheckpointPublic:
-    return public(await call(gateway.system("checkpoints").get_checkpoint, checkpoint_id))
+async def get_checkpoint(checkpoint_id: CheckpointPath, store: StoreDep) -> CheckpointPublic:
+    return public(await store.get_checkpoint(checkpoint_id))
 
 
 @router.post("/checkpoints/{checkpoint_id}/rollback", response_model=RollbackResult, responses=documented(404))
-async def rollback(checkpoint_id: CheckpointPath, gateway: GatewayDep) -> RollbackResult:
-    checkpoint = await call(gateway.system("checkpoints").get_checkpoint, checkpoint_id)
+async def rollback(checkpoint_id: CheckpointPath, store: StoreDep, conversations: ConversationsDep) -> RollbackResult:
+    checkpoint = await store.get_checkpoint(checkpoint_id)
     # Through the conversation's actor, so no turn appends while the lineage moves and its history follows.
-    marker = await gateway.call(checkpoint.conversation_id, "rollback", checkpoint_id)
+    marker = await conversations.get(checkpoint.conversation_id).rollback(checkpoint_id)
     return RollbackResult(
         checkpoint_id=checkpoint_id,
         message=f"Successfully rolled back to checkpoint {checkpoint_id}",
@@ -108,9 +108,9 @@ async def rollback(checkpoint_id: CheckpointPath, gateway: GatewayDep) -> Rollba
 @router.post(
     "/checkpoints/{checkpoint_id}/branch", response_model=BranchCreated, status_code=201, responses=documented(404)
 )
-async def branch(checkpoint_id: CheckpointPath, gateway: GatewayDep, body: BranchCreate | None = None) -> BranchCreated:
+async def branch(checkpoint_id: CheckpointPath, store: StoreDep, body: BranchCreate | None = None) -> BranchCreated:
     body = body or BranchCreate()
-    conversation, _ = await call(gateway.system("checkpoints").branch, checkpoint_id, body.name, body.description)
+    conversation, _ = await store.branch(checkpoint_id, body.name, body.description)
     return BranchCreated(
         branch_id=conversation.id,
         source_checkpoint_id=checkpoint_id,

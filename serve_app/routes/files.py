@@ -8,7 +8,7 @@ from fastapi import APIRouter, UploadFile
 
 from penguin_actors.uploads import list_context_files, save_upload
 from penguin_actors.workspace import Workspace
-from serve_app.deps import GatewayDep, SettingsDep
+from serve_app.deps import ConversationsDep, SettingsDep
 from serve_app.errors import documented
 from serve_app.schemas import ContextFile, ContextFileList, ContextLoadRequest, ContextLoadResult, UploadResponse
 
@@ -32,7 +32,7 @@ async def context_files(settings: SettingsDep) -> ContextFileList:
 
 
 @router.post("/context-files/load", response_model=ContextLoadResult, responses=documented(404))
-async def load_context_file(body: ContextLoadRequest, gateway: GatewayDep) -> ContextLoadResult:
-    conversation_id = await gateway.current_conversation(body.conversation_id)
-    loaded = await gateway.call(conversation_id, "add_context_file", body.file_path)
+async def load_context_file(body: ContextLoadRequest, conversations: ConversationsDep) -> ContextLoadResult:
+    conversation_id = await conversations.current(body.conversation_id)
+    loaded = await conversations.get(conversation_id).add_context_file(body.file_path)
     return ContextLoadResult(conversation_id=conversation_id, **loaded)

@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 
-from penguin_actors.runtime import call
-from penguin_actors.task_records import ProjectRecord
+from penguin_actors.tasks import ProjectRecord
 from serve_app.deps import TasksDep
 from serve_app.errors import documented
 from serve_app.schemas import ProjectCreate, ProjectDetail, ProjectList, ProjectPublic
@@ -25,21 +24,21 @@ def project_public(record: ProjectRecord, counts: dict[str, int]) -> ProjectPubl
 @router.post("/projects/create", response_model=ProjectPublic, status_code=201, responses=documented(409))
 async def create_project(body: ProjectCreate, tasks: TasksDep) -> ProjectPublic:
     """A new project; its name must not be taken (ignoring case): a taken name answers 409."""
-    return project_public(await call(tasks.create_project, body.name, body.description), {})
+    return project_public(await tasks.create_project(body.name, body.description), {})
 
 
 @router.get("/projects", response_model=ProjectList)
 async def list_projects(tasks: TasksDep) -> ProjectList:
-    projects = await call(tasks.list_projects)
-    counts = await call(tasks.task_counts)
+    projects = await tasks.list_projects()
+    counts = await tasks.task_counts()
     return ProjectList(projects=[project_public(p, counts.get(p.id, {})) for p in projects])
 
 
 @router.get("/projects/{project_id}", response_model=ProjectDetail, responses=documented(404))
 async def get_project(project_id: ProjectIdPath, tasks: TasksDep) -> ProjectDetail:
     """The project and its tasks, newest first."""
-    project = await call(tasks.get_project, project_id)
-    records, _ = await call(tasks.list_tasks, None, project_id, 1000, 0)
-    counts = await call(tasks.task_counts)
+    project = await tasks.get_project(project_id)
+    records, _ = await tasks.list_tasks(None, project_id, 1000, 0)
+    counts = await tasks.task_counts()
     summary = project_public(project, counts.get(project_id, {}))
     return ProjectDetail(**summary.model_dump(), tasks=[public(r) for r in records])

@@ -8,8 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from penguin_actors import __version__, runtime
-from penguin_actors.gateway import Gateway
+from penguin_actors import __version__
+from penguin_actors.edge.gateway import Gateway
+from penguin_actors.edge.health import ActorState
 from penguin_actors.tools import tool_specs
 from serve_app.deps import GatewayDep, SettingsDep
 from serve_app.routes import api_routes
@@ -44,22 +45,20 @@ CAPABILITY_ROUTES = {
 }
 
 
-def _built(states: dict[str, runtime.ActorState]) -> bool:
+def _built(states: dict[str, ActorState]) -> bool:
     return all(state == "alive" for state in states.values() if state != "absent")
 
 
-async def _current_model(gateway: Gateway, states: dict[str, runtime.ActorState]) -> CurrentModelInfo | None:
+async def _current_model(gateway: Gateway, states: dict[str, ActorState]) -> CurrentModelInfo | None:
     if states["models"] != "alive":
         return None
-    entry = await runtime.call(gateway.system("models").current)
+    entry = await gateway.models.current()
     return CurrentModelInfo(model=entry.name, provider=entry.provider, vision_enabled=entry.vision_enabled)
 
 
 @router.get("/health", response_model=HealthResponse)
-async def health(settings: SettingsDep) -> HealthResponse:
-    states, nodes = await asyncio.gather(
-        runtime.system_actor_states(settings.ray.namespace), asyncio.to_thread(runtime.cluster_nodes)
-    )
+async def health(settings: SettingsDep, gateway: GatewayDep) -> HealthResponse:
+    states, nodes = await asyncio.gather(gateway.actor_states(), gateway.nodes())
     return HealthResponse(
         status="healthy" if _built(states) else "degraded",
         actors=states,
@@ -69,12 +68,10 @@ async def health(settings: SettingsDep) -> HealthResponse:
 
 @router.get("/system/info", response_model=SystemInfo)
 async def system_info(settings: SettingsDep, gateway: GatewayDep) -> SystemInfo:
-    states, nodes = await asyncio.gather(
-        runtime.system_actor_states(settings.ray.namespace), asyncio.to_thread(runtime.cluster_nodes)
-    )
+    states, nodes = await asyncio.gather(gateway.actor_states(), gateway.nodes())
     store_alive = states["checkpoints"] == "alive"
     tools = tool_specs(settings.tools)
-    directory = await runtime.call(gateway.system("directory").stats) if states["directory"] == "alive" else None
+    directory = await gateway.directory.stats() if states["directory"] == "alive" else None
     placed: dict[str, int] = directory["by_node"] if directory else {}
     return SystemInfo(
         penguin_version=__version__,
@@ -90,14 +87,13 @@ async def system_info(settings: SettingsDep, gateway: GatewayDep) -> SystemInfo:
 
 
 async def _conversation_manager(
-    gateway: Gateway, states: dict[str, runtime.ActorState], directory: dict[str, Any] | None
+    gateway: Gateway, states: dict[str, ActorState], directory: dict[str, Any] | None
 ) -> ConversationManagerInfo:
     """The current session (the most recently active conversation) and ``directory``'s counts (its stats)."""
     if states["checkpoints"] != "alive" or directory is None:
         return ConversationManagerInfo(active=False)
-    store = gateway.system("checkpoints")
-    current = await runtime.call(store.most_recent_conversation)
-    total = (await runtime.call(store.get_conversation, current)).message_count if current else None
+    current = await gateway.store.most_recent_conversation()
+    total = (await gateway.store.get_conversation(current)).message_count if current else None
     return ConversationManagerInfo(
         active=True,
         current_session_id=current,
@@ -108,14 +104,14 @@ async def _conversation_manager(
 
 
 @router.get("/system/status", response_model=SystemStatus)
-async def system_status(request: Request, settings: SettingsDep, gateway: GatewayDep) -> SystemStatus:
-    states = await runtime.system_actor_states(settings.ray.namespace)
+async def system_status(request: Request, gateway: GatewayDep) -> SystemStatus:
+    states = await gateway.actor_states()
     core = _built(states)
     usage = None
-    if states["models"] == "alive":
-        summary = await runtime.call(gateway.system("models").token_usage, None)
+    if states["checkpoints"] == "alive":
+        summary = await gateway.store.token_usage(None)
         usage = TokenUsageSummary(total=summary["total"], session=summary["session"])
-    run_mode = await runtime.call(gateway.system("tasks").status) if states["tasks"] == "alive" else None
+    run_mode = await gateway.tasks.status() if states["tasks"] == "alive" else None
     return SystemStatus(
         status="active" if core else "degraded",
         runmode_status=run_mode["runmode_status"] if run_mode else None,
@@ -128,10 +124,10 @@ async def system_status(request: Request, settings: SettingsDep, gateway: Gatewa
 
 
 @router.get("/capabilities", response_model=CapabilitiesResponse)
-async def capabilities(request: Request, settings: SettingsDep, gateway: GatewayDep) -> CapabilitiesResponse:
+async def capabilities(request: Request, gateway: GatewayDep) -> CapabilitiesResponse:
     paths = {route.path for route in api_routes(request.app)}
     flags = {name: path in paths for name, path in CAPABILITY_ROUTES.items()}
-    model = await _current_model(gateway, await runtime.system_actor_states(settings.ray.namespace))
+    model = await _current_model(gateway, await gateway.actor_states())
     vision = model is not None and model.vision_enabled
     return CapabilitiesResponse(
         capabilities=CapabilityFlags(**flags, vision_enabled=vision, multi_modal=vision and flags["file_upload"]),

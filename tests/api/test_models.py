@@ -9,7 +9,7 @@ import httpx
 import pytest
 import ray
 
-from penguin_actors.types import Usage
+from penguin_actors.types import Message, Usage
 
 pytestmark = pytest.mark.ray
 
@@ -85,15 +85,17 @@ def test_choice_survives_a_registry_restart(client: httpx.Client, restore_model:
 
 
 def test_token_usage_totals_sessions_and_cost(client: httpx.Client) -> None:
-    """Usage recorded by model calls shows in /token-usage by session and model, and in /system/status."""
-    models = ray.get_actor("models", namespace="penguin")
+    """Usage committed with model calls' replies shows in /token-usage by session and model, and in /system/status."""
+    store = ray.get_actor("checkpoints", namespace="penguin")
     before = client.get("/api/v1/token-usage").json()["total"]
-    ray.get(models.record_usage.remote("conv-usage-a", "gpt-4o", Usage(input_tokens=1000, output_tokens=100)))
-    ray.get(models.record_usage.remote("conv-usage-b", "sim", Usage(input_tokens=7, output_tokens=3)))
+    a, b = (client.post("/api/v1/conversations/create", json={}).json()["conversation_id"] for _ in range(2))
+    reply = [Message(role="assistant", content="priced")]
+    ray.get(store.append_messages.remote(a, reply, usage=("gpt-4o", Usage(input_tokens=1000, output_tokens=100))))
+    ray.get(store.append_messages.remote(b, reply, usage=("sim", Usage(input_tokens=7, output_tokens=3))))
     latest = client.get("/api/v1/token-usage").json()
-    assert latest["session_id"] == "conv-usage-b" and latest["session"] == {"input": 7, "output": 3}
+    assert latest["session_id"] == b and latest["session"] == {"input": 7, "output": 3}
     assert latest["total"] == {"input": before["input"] + 1007, "output": before["output"] + 103}
-    chosen = client.get("/api/v1/token-usage", params={"conversation_id": "conv-usage-a"}).json()
+    chosen = client.get("/api/v1/token-usage", params={"conversation_id": a}).json()
     assert chosen["session"] == {"input": 1000, "output": 100}
     assert chosen["by_model"]["gpt-4o"]["cost_usd"] >= 0.0035
     status = client.get("/api/v1/system/status").json()

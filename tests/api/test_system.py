@@ -7,7 +7,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from penguin_actors import __version__, runtime
+from penguin_actors import __version__
+from penguin_actors.edge.system import SYSTEM_ACTORS
 
 pytestmark = pytest.mark.ray
 
@@ -16,9 +17,9 @@ def test_health_reports_every_system_actor(client: httpx.Client) -> None:
     """Health lists each system actor with its state as Ray reports it, and the live node count."""
     body = client.get("/api/v1/health").json()
     assert body["status"] == "healthy"
-    assert set(body["actors"]) == {spec.name for spec in runtime.SYSTEM_ACTORS}
-    for spec in runtime.SYSTEM_ACTORS:
-        assert body["actors"][spec.name] == ("absent" if spec.target is None else "alive")
+    assert set(body["actors"]) == {spec.name for spec in SYSTEM_ACTORS}
+    for spec in SYSTEM_ACTORS:
+        assert body["actors"][spec.name] == "alive"
     assert body["ray"] == {"connected": True, "namespace": "penguin", "nodes_alive": 1, "dashboard_url": None}
 
 

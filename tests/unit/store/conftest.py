@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from penguin_actors.checkpoints import CheckpointStore
+from penguin_actors.store.checkpoints import CheckpointStore
 from tests.support import make_settings
 from tests.unit.store.helpers import BACKENDS, Clock, RecordingBackend, StoreKit, store_options
 

@@ -16,20 +16,13 @@ from typing import Any
 
 import pytest
 
-from penguin_actors.checkpoints import CheckpointStore
-from penguin_actors.commit_journal import CommitJournal
 from penguin_actors.config import Settings
-from penguin_actors.lance_backend import LanceBackend
-from penguin_actors.records import CheckpointRecord, ConversationRecord, LineageRecord, NoteRecord
-from penguin_actors.storage import (
-    Embedding,
-    MemoryItem,
-    MessageRange,
-    MessageRow,
-    StoreBackend,
-    TextHit,
-    TextQuery,
-)
+from penguin_actors.store.backend import StoreBackend
+from penguin_actors.store.checkpoints import CheckpointStore
+from penguin_actors.store.journal import CommitJournal
+from penguin_actors.store.lance.backend import LanceBackend
+from penguin_actors.store.records import CheckpointRecord, ConversationRecord, LineageRecord, NoteRecord
+from penguin_actors.store.rows import Embedding, MemoryItem, MessageRange, MessageRow, TextHit, TextQuery
 from penguin_actors.types import Message
 
 BACKENDS: dict[str, Callable[[Path], StoreBackend]] = {

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from penguin_actors.checkpoints import CheckpointStore
 from penguin_actors.errors import Conflict
-from penguin_actors.records import BranchOrigin, CheckpointRecord
+from penguin_actors.store.checkpoints import CheckpointStore
+from penguin_actors.store.records import BranchOrigin, CheckpointRecord
 from tests.unit.store.helpers import StoreKit, conversation_with, msg, texts
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from penguin_actors.checkpoints import CheckpointStore
-from penguin_actors.lance_backend import LanceBackend
+from penguin_actors.store.checkpoints import CheckpointStore
+from penguin_actors.store.lance.backend import LanceBackend
 from penguin_actors.types import Message
 from tests.support import make_settings
 

@@ -6,9 +6,9 @@ import re
 
 import pytest
 
-from penguin_actors.checkpoints import CheckpointStore
 from penguin_actors.errors import Invalid, NotFound
-from penguin_actors.records import CheckpointStats
+from penguin_actors.store.checkpoints import CheckpointStore
+from penguin_actors.store.records import CheckpointStats
 from tests.unit.store.helpers import Clock, conversation_with, msg, texts
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from penguin_actors.checkpoints import CheckpointStore
-from penguin_actors.commit_journal import CommitJournal, JournalEntry, merge
 from penguin_actors.errors import Unavailable
-from penguin_actors.storage import MessageRow
+from penguin_actors.store.checkpoints import CheckpointStore
+from penguin_actors.store.journal import CommitJournal, JournalEntry, merge
+from penguin_actors.store.rows import MessageRow
 from tests.support import make_settings
 from tests.unit.store.helpers import StoreKit, msg, texts
 
@@ -50,8 +50,8 @@ async def test_a_replay_writes_nothing_twice(make_kit: Callable[..., StoreKit]) 
     kit = make_kit(SLOW)
     record = await kit.store.create_conversation()
     await kit.store.append_messages(record.id, [msg("once")], checkpoint=True)
-    assert kit.store._applier is not None
-    journal = kit.store._applier.journal
+    assert kit.store._pipeline.applier is not None
+    journal = kit.store._pipeline.applier.journal
     journal.drop = lambda through: None  # type: ignore[method-assign]  # the crash comes just before the drop
     await kit.store.apply_journal()
     assert kit.backend.rows["append_messages"] == 1
@@ -70,8 +70,8 @@ async def test_commits_are_applied_in_the_background_in_one_batch(make_kit: Call
     for i in range(5):
         await kit.store.append_messages(record.id, [msg(f"m{i}")])
     assert kit.backend.calls["append_messages"] == 0
-    assert kit.store._applier is not None
-    flusher = kit.store._applier.flusher
+    assert kit.store._pipeline.applier is not None
+    flusher = kit.store._pipeline.applier.flusher
     assert flusher is not None
     await flusher
     assert kit.backend.calls["append_messages"] == 1 and kit.backend.rows["append_messages"] == 5
@@ -136,8 +136,8 @@ async def test_a_journal_that_cannot_be_written_fails_the_commit(make_kit: Calla
     kit = make_kit(SLOW)
     record = await kit.store.create_conversation()
     await kit.store.append_messages(record.id, [msg("m0")])
-    assert kit.store._applier is not None
-    journal = kit.store._applier.journal
+    assert kit.store._pipeline.applier is not None
+    journal = kit.store._pipeline.applier.journal
     append = journal.append
 
     def full(entry: JournalEntry) -> None:
@@ -165,13 +165,13 @@ async def test_close_applies_the_journal(make_kit: Callable[..., StoreKit]) -> N
 
 
 def test_a_store_journals_only_a_local_database(tmp_path: Path) -> None:
-    local = CheckpointStore(make_settings(tmp_path / "a"))._applier
+    local = CheckpointStore(make_settings(tmp_path / "a"))._pipeline.applier
     assert local is not None
     assert local.journal.directory == tmp_path / "a" / ".penguin" / "db" / "_journal"
-    assert CheckpointStore(make_settings(tmp_path / "b", **{"storage.journal": False}))._applier is None
-    assert CheckpointStore(make_settings(tmp_path / "c", storage_uri="s3://bucket/penguin"))._applier is None
+    assert CheckpointStore(make_settings(tmp_path / "b", **{"storage.journal": False}))._pipeline.applier is None
+    assert CheckpointStore(make_settings(tmp_path / "c", storage_uri="s3://bucket/penguin"))._pipeline.applier is None
     uri = f"file://{tmp_path / 'd'}"
-    journaled = CheckpointStore(make_settings(tmp_path / "e", storage_uri=uri))._applier
+    journaled = CheckpointStore(make_settings(tmp_path / "e", storage_uri=uri))._pipeline.applier
     assert journaled is not None and journaled.journal.directory == tmp_path / "d" / "_journal"
 
 

@@ -54,7 +54,7 @@ async def test_background_failure_does_not_fail_appends(
     kit = make_kit(optimize_every=1)
     kit.backend.fail["optimize"] = RuntimeError("compaction broke")
     record = await kit.store.create_conversation()
-    with caplog.at_level(logging.WARNING, logger="penguin_actors.checkpoints"):
+    with caplog.at_level(logging.WARNING, logger="penguin_actors.store.checkpoints"):
         for i in range(3):
             assert await kit.store.append_messages(record.id, [msg(f"m{i}")]) == i + 1
         await wait_for_optimize_calls(kit.backend, 1)

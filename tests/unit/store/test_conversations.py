@@ -6,8 +6,9 @@ import re
 
 import pytest
 
-from penguin_actors.checkpoints import DEFAULT_TITLE, CheckpointStore
 from penguin_actors.errors import Invalid, NotFound
+from penguin_actors.store.checkpoints import CheckpointStore
+from penguin_actors.store.log import DEFAULT_TITLE
 from tests.unit.store.helpers import Clock, StoreKit, conversation_with, msg
 
 

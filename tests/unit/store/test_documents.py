@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from penguin_actors.checkpoints import CheckpointStore
+from penguin_actors.store.checkpoints import CheckpointStore
 from tests.unit.store.helpers import StoreKit
 
 

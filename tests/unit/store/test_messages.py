@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from penguin_actors.checkpoints import CheckpointStore
 from penguin_actors.errors import NotFound
+from penguin_actors.store.checkpoints import CheckpointStore
 from penguin_actors.types import ImagePart, Message, TextPart, ToolCall
 from tests.unit.store.helpers import StoreKit, msg, texts
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from penguin_actors.checkpoints import CheckpointStore
 from penguin_actors.errors import NotFound
+from penguin_actors.store.checkpoints import CheckpointStore
 from tests.support import make_settings
 from tests.unit.store.helpers import StoreKit, msg, skip_if_journaled, texts
 

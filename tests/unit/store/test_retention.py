@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 
-from penguin_actors.checkpoints import CheckpointStore
-from penguin_actors.records import CheckpointRecord
+from penguin_actors.store.checkpoints import CheckpointStore
+from penguin_actors.store.records import CheckpointRecord
 from tests.unit.store.helpers import Clock, StoreKit, conversation_with, msg, texts
 
 HOUR = 3600.0

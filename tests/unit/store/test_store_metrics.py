@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from penguin_actors import checkpoints as checkpoints_module
-from penguin_actors.checkpoints import CheckpointStore
+from penguin_actors.store import checkpoints as checkpoints_module
+from penguin_actors.store import log as log_module
+from penguin_actors.store.checkpoints import CheckpointStore
 from tests.unit.recording_metrics import record_metrics
 from tests.unit.store.helpers import conversation_with, msg
 
@@ -14,7 +15,7 @@ async def test_commits_and_checkpoint_operations_are_recorded(
     store: CheckpointStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each group commit records its batch size and time; create, auto, rollback, branch, cleanup are counted."""
-    recorded = record_metrics(monkeypatch, checkpoints_module)
+    recorded = record_metrics(monkeypatch, log_module, checkpoints_module)
     record = await conversation_with(store, 2)
     manual = await store.create_checkpoint(record.id)
     await store.append_messages(record.id, [msg("m2")], checkpoint=True)

@@ -11,14 +11,14 @@ import pytest
 import pytest_asyncio
 
 from penguin_actors.config import Settings
-from penguin_actors.conversation import Conversation
-from penguin_actors.tasks import TaskEngine
+from penguin_actors.conversation.conversation import Conversation
+from penguin_actors.conversation.turn import Frame
+from penguin_actors.tasks.engine import TaskEngine
 from penguin_actors.testing.fake_llm import FakeLLM
 from penguin_actors.tools import ToolResult
-from penguin_actors.turn import Frame
 from penguin_actors.types import ToolCall, ToolSpec, TurnRequest
 from tests.support import FAKE_KEY, FAKE_KEY_ENV, make_settings
-from tests.unit.runtime.fakes import AsyncModels, MemoryStore
+from tests.unit.conversation.fakes import AsyncModels, MemoryStore
 
 
 class Documents:

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from penguin_actors.errors import Conflict, Invalid, NotFound
-from penguin_actors.task_records import TaskSpec
-from penguin_actors.task_steps import DONE_MARKER
-from penguin_actors.tasks import TaskEngine
+from penguin_actors.tasks.engine import TaskEngine
+from penguin_actors.tasks.records import TaskSpec
+from penguin_actors.tasks.steps import DONE_MARKER
 from penguin_actors.testing.fake_llm import Reply
 from tests.unit.tasks.conftest import Kit
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from penguin_actors.task_records import TaskRecord, TaskSpec
-from penguin_actors.task_steps import DONE_MARKER, declares_done, outcome, prompt, tally, without_marker
+from penguin_actors.tasks.records import TaskRecord, TaskSpec
+from penguin_actors.tasks.steps import DONE_MARKER, declares_done, outcome, prompt, tally, without_marker
 
 
 def record(**spec: Any) -> TaskRecord:

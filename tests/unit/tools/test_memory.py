@@ -11,11 +11,11 @@ from typing import Any, TypeVar
 
 import pytest
 
-from penguin_actors.checkpoints import CheckpointStore
 from penguin_actors.errors import Invalid
-from penguin_actors.memory import MemoryResult
-from penguin_actors.records import NoteRecord
-from penguin_actors.storage import TextHit, TextQuery
+from penguin_actors.store.checkpoints import CheckpointStore
+from penguin_actors.store.memory.notes import MemoryResult
+from penguin_actors.store.records import NoteRecord
+from penguin_actors.store.rows import TextHit, TextQuery
 from penguin_actors.testing.fake_llm import FakeLLM
 from penguin_actors.tools import ToolContext, run_tool
 from penguin_actors.tools.memory import snippet

@@ -1,0 +1,88 @@
+"""Turn: one turn's stream of frames, buffered so any number of subscribers can read or resume it.
+
+Frames are ``{"event", "data", "conversation_id", "turn_id", "seq"}`` with ``seq`` 0 for
+``start`` and +1 per frame. Model tokens are coalesced at the pace the readers take them:
+a token goes out at once to a reader that waits for it, then at most every ``window_s``
+while readers keep waiting. While no reader waits (each is still relaying its last batch,
+or nobody streams the turn) tokens gather into the next frame, up to ``max_tokens``. So one
+client on a quiet server sees tokens as they come, and many clients on a busy one get fewer,
+larger frames instead of a backlog: the frame rate follows what the relay can carry.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from penguin_actors.conversation.frames import TERMINAL_EVENTS, Frame, FrameLog
+
+__all__ = ["TERMINAL_EVENTS", "Frame", "Turn"]
+
+
+class Turn(FrameLog):
+    def __init__(
+        self,
+        conversation_id: str,
+        *,
+        turn_id: str | None = None,
+        window_s: float = 0.02,
+        max_tokens: int = 256,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.conversation_id = conversation_id
+        self.id = turn_id or f"turn_{uuid.uuid4().hex[:12]}"
+        super().__init__({"conversation_id": conversation_id, "turn_id": self.id})
+        self.window_s = window_s
+        self.max_tokens = max_tokens
+        self._clock = clock
+        self._pending: list[str] = []
+        self._last_flush = float("-inf")
+        self._timer: asyncio.TimerHandle | None = None
+        self.created_at = time.time()
+        self.cancel_reason = "cancelled"  # or "interrupted", "timeout", "time_limit": said in the last frame
+
+    def emit(self, event: str, data: dict[str, Any]) -> Frame:
+        """Append a frame (after any pending tokens) and wake the subscribers."""
+        if not self.done:
+            self.flush()
+        return super().emit(event, data)
+
+    def add_token(self, text: str) -> None:
+        """Queue model text: it goes out to a waiting reader (within the window), else with the next frame."""
+        if not text:
+            return
+        self._pending.append(text)
+        if len(self._pending) >= self.max_tokens:
+            self.flush()
+        elif self.readers_waiting:
+            self._flush_when_due()
+
+    def _reader_waits(self) -> None:
+        if self._pending:
+            self._flush_when_due()
+
+    def _flush_when_due(self) -> None:
+        """Flush now if the last flush is a window old, else when it will be (if a reader still waits)."""
+        elapsed = self._clock() - self._last_flush
+        if elapsed >= self.window_s:
+            self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.window_s - elapsed, self._window_passed)
+
+    def _window_passed(self) -> None:
+        self._timer = None
+        if self.readers_waiting and not self.done:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if self._pending:
+            text = "".join(self._pending)
+            self._pending.clear()
+            self._last_flush = self._clock()
+            self._append("token", {"token": text})
