@@ -48,9 +48,10 @@ class MetricSpec:
 
 
 SPECS: tuple[MetricSpec, ...] = (
-    MetricSpec("penguin_active_conversations", "gauge", "conversation actors running now"),
-    MetricSpec("penguin_activations_total", "counter", "conversation actors started"),
-    MetricSpec("penguin_passivations_total", "counter", "conversation actors stopped, by reason", ("reason",)),
+    MetricSpec("penguin_active_conversations", "gauge", "conversations active (held by a host) now"),
+    MetricSpec("penguin_activations_total", "counter", "conversations activated"),
+    MetricSpec("penguin_passivations_total", "counter", "conversations passivated, by reason", ("reason",)),
+    MetricSpec("penguin_hosts", "gauge", "conversation hosts (Ray actors) running now"),
     MetricSpec("penguin_turns_total", "counter", "chat turns finished, by model and status", ("model", "status")),
     MetricSpec("penguin_turn_seconds", "histogram", "duration of a chat turn", ("model",), _SECONDS),
     MetricSpec(
@@ -67,6 +68,9 @@ SPECS: tuple[MetricSpec, ...] = (
     MetricSpec("penguin_store_commit_batch_size", "histogram", "appends written by one group commit", (), _BATCH_SIZES),
     MetricSpec("penguin_store_commit_seconds", "histogram", "duration of one group commit", (), _COMMIT_SECONDS),
     MetricSpec("penguin_websocket_connections", "gauge", "open WebSockets of this ingress replica", ("route",)),
+    MetricSpec("penguin_host_conversations", "gauge", "conversations a conversation host holds", ("host",)),
+    MetricSpec("penguin_host_turns_running", "gauge", "turns running on a conversation host", ("host",)),
+    MetricSpec("penguin_host_event_loop_lag_seconds", "gauge", "how late a host's event loop wakes", ("host",)),
 )
 SPECS_BY_NAME: Mapping[str, MetricSpec] = {spec.name: spec for spec in SPECS}
 
@@ -125,12 +129,24 @@ class Metrics:
         self._get("penguin_active_conversations").set(count)
 
     @_recording
+    def hosts(self, count: int) -> None:
+        self._get("penguin_hosts").set(count)
+
+    @_recording
     def activated(self) -> None:
         self._get("penguin_activations_total").inc(1)
 
     @_recording
     def passivated(self, reason: PassivationReason) -> None:
         self._get("penguin_passivations_total").inc(1, tags={"reason": reason})
+
+    # --- conversation hosts ----------------------------------------------------------
+
+    @_recording
+    def host_load(self, host: str, conversations: int, turns_running: int, loop_lag_s: float) -> None:
+        self._get("penguin_host_conversations").set(conversations, tags={"host": host})
+        self._get("penguin_host_turns_running").set(turns_running, tags={"host": host})
+        self._get("penguin_host_event_loop_lag_seconds").set(loop_lag_s, tags={"host": host})
 
     # --- turns (engine) ------------------------------------------------------------
 

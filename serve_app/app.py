@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -60,8 +59,7 @@ class PenguinApi:
         self.settings = settings
         # `serve run` / `serve deploy` start no CLI, so the ingress makes sure the
         # system actors exist (get-or-create: a second replica joins them).
-        handles = ensure_system_actors(settings)
-        await asyncio.gather(*(h.__ray_ready__.remote() for h in handles.values()))
+        ensure_system_actors(settings)
 
     def __serve_build_asgi_app__(self) -> FastAPI:
         return create_app(self.settings)

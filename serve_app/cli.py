@@ -216,16 +216,16 @@ def _status(settings: Settings) -> int:
     connect(settings)
     try:
         states = asyncio.run(system_actor_states(settings.ray.namespace))
-        placed: dict[str, int] = {}
+        placed: dict[str, Any] = {"by_node": {}, "hosts": []}
         if states[DIRECTORY] == "alive":
             directory = ray.get_actor(DIRECTORY, namespace=settings.ray.namespace)
-            placed = ray.get(directory.stats.remote(), timeout=10)["by_node"]
+            placed = ray.get(directory.stats.remote(), timeout=10)
         print("Nodes:")
         for node in cluster_nodes():
             cpus = node["resources"].get("CPU", 0)
             role = "head" if node["is_head"] else "worker"
             state = "alive" if node["alive"] else "dead"
-            conversations = placed.get(node["node_id"], 0)
+            conversations = placed["by_node"].get(node["node_id"], 0)
             print(
                 f"  {node['node_id'][:12]}  {node['address']:<15}  {role:<6}  {state:<5}  CPU {cpus:g}  "
                 f"conversations {conversations}"
@@ -233,6 +233,12 @@ def _status(settings: Settings) -> int:
         print("System actors:")
         for name, role in SYSTEM_ROLES.items():
             print(f"  {name:<12} {role:<22} {states[name]}")
+        print("Conversation hosts:")
+        if not placed["hosts"]:
+            print("  none running")
+        for host in placed["hosts"]:
+            where = (host["node_id"] or "?")[:12]
+            print(f"  {host['name']:<12} node {where}  conversations {host['conversations']}/{host['capacity']}")
         print("Serve:")
         apps = serve.status().applications
         if not apps:

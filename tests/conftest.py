@@ -12,7 +12,7 @@ import pytest
 from penguin_actors.models.catalog import BUILTIN_CATALOG
 from penguin_actors.testing.fake_llm import FakeLLM
 from penguin_actors.testing.ports import free_port
-from tests.support import FAKE_KEY, FAKE_KEY_ENV, Server, fake_catalog, make_settings
+from tests.support import FAKE_KEY, FAKE_KEY_ENV, Server, fake_catalog, make_settings, stop_runtime
 
 # Tests never use Ray's token authentication; the docs say how to run with it.
 os.environ["RAY_AUTH_MODE"] = "disabled"
@@ -54,8 +54,27 @@ def llm(fake_llm: FakeLLM) -> FakeLLM:
     return fake_llm
 
 
+# How conversations are hosted: many per Ray actor (the default), or each its own actor conv:<id>.
+MODES: dict[str, dict[str, object]] = {"hosted": {}, "solo": {"activation.conversations_per_actor": 1}}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test of the server runs against the hosted server; those marked ``both_modes`` also in solo mode."""
+    if "server_mode" in metafunc.fixturenames:
+        both = metafunc.definition.get_closest_marker("both_modes") is not None
+        metafunc.parametrize("server_mode", list(MODES) if both else ["hosted"], indirect=True, scope="session")
+
+
 @pytest.fixture(scope="session")
-def server(ray_session: None, fake_llm: FakeLLM, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+def server_mode(request: pytest.FixtureRequest) -> str:
+    mode: str = request.param
+    return mode
+
+
+@pytest.fixture(scope="session")
+def server(
+    ray_session: None, fake_llm: FakeLLM, tmp_path_factory: pytest.TempPathFactory, server_mode: str
+) -> Iterator[Server]:
     from ray import serve
 
     from serve_app.app import APP_NAME, build
@@ -65,12 +84,13 @@ def server(ray_session: None, fake_llm: FakeLLM, tmp_path_factory: pytest.TempPa
     builtin = [m.model_dump() for m in BUILTIN_CATALOG if m.id != "sim"]
     fast_sim = {"id": "sim", "name": "sim/penguin-sim", "provider": "sim", "vision_enabled": True, "reply_tokens": 20}
     catalog = [*builtin, fast_sim, *fake_catalog(fake_llm.base_url)]
-    overrides = {"server.port": port, "models.catalog": catalog, "models.default": "sim"}
-    settings = make_settings(tmp_path_factory.mktemp("workspace"), **overrides)
+    overrides = {"server.port": port, "models.catalog": catalog, "models.default": "sim", **MODES[server_mode]}
+    settings = make_settings(tmp_path_factory.mktemp(f"workspace-{server_mode}"), **overrides)
     serve.start(http_options={"host": "127.0.0.1", "port": port})
     serve.run(build(settings), name=APP_NAME, route_prefix="/")
     yield Server(f"http://127.0.0.1:{port}", settings)
     serve.shutdown()
+    stop_runtime(settings.ray.namespace)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -10,6 +11,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -47,6 +49,35 @@ def make_settings(workspace: Path, **overrides: object) -> Settings:
     """Settings for a test: no PENGUIN_* variables of the caller's environment leak in."""
     base: dict[str, object] = {"workspace": str(workspace), "ray.dashboard": False, "ray.num_cpus": 2}
     return load_settings(env={}, overrides=base | overrides)
+
+
+def host_actor(conversation_id: str) -> Any:
+    """The Ray actor of the host that holds the conversation (activating it if need be): kill it to lose it."""
+    import ray
+
+    directory = ray.get_actor("directory", namespace="penguin")
+    return ray.get_actor(ray.get(directory.activate.remote(conversation_id)), namespace="penguin")
+
+
+def is_active(conversation_id: str) -> bool:
+    """Whether a host holds the conversation now, as the directory says."""
+    import ray
+
+    directory = ray.get_actor("directory", namespace="penguin")
+    return conversation_id in ray.get(directory.stats.remote())["conversations"]
+
+
+def stop_runtime(namespace: str) -> None:
+    """Stop the system actors and every conversation host of ``namespace`` (the next server starts afresh)."""
+    import ray
+
+    from penguin_actors.edge.system import kill_system_actors
+
+    kill_system_actors(namespace)
+    for entry in ray.util.list_named_actors(all_namespaces=True):
+        if entry["namespace"] == namespace and entry["name"].startswith(("host:", "conv:")):
+            with contextlib.suppress(ValueError):
+                ray.kill(ray.get_actor(entry["name"], namespace=namespace), no_restart=True)
 
 
 @dataclass(frozen=True)

@@ -114,14 +114,28 @@ class CheckpointSettings(Section):
 
 
 class ActivationSettings(Section):
-    max_active: int = Field(64, ge=1, le=100_000)
-    idle_timeout_s: float = Field(600, gt=0)
+    max_active: int = Field(256, ge=1, le=100_000, description="conversations live (held by a host) at once")
+    idle_timeout_s: float = Field(
+        600, gt=0, description="an idle conversation is passivated after this; an empty host stops after it"
+    )
+    conversations_per_actor: int = Field(
+        128,
+        ge=1,
+        le=100_000,
+        description="conversations one host (a Ray actor process) holds; 1 = a Ray actor conv:<id> per conversation",
+    )
+    max_hosts: int | None = Field(
+        None, ge=1, le=10_000, description="conversation hosts at most; unset = one per CPU of the cluster"
+    )
+    spare_hosts: int = Field(
+        1, ge=0, le=64, description="hosts kept started ahead with room, so that no user waits for a process start"
+    )
     placement: Literal["spread", "pack"] = Field(
-        "spread", description="spread conversation actors over the cluster's nodes, or pack them (Ray's default)"
+        "spread", description="spread conversation hosts over the cluster's nodes, or pack them (Ray's default)"
     )
     resources: dict[str, float] = Field(
         default_factory=dict,
-        description="custom Ray resources each conversation actor needs, e.g. {penguin_conversations: 0.01} "
+        description="custom Ray resources each conversation host needs, e.g. {penguin_conversations: 0.01} "
         "to keep them on nodes started with --resources",
     )
 

@@ -1,6 +1,6 @@
 """Conversation: one conversation's history and turns, one turn at a time.
 
-A plain class; ``edge`` runs it as the named actor ``conv:<id>``. Its history is
+A plain class, one of many on a conversation host (``host.py``). Its history is
 loaded from the store at activation and only ever extended by what the store has
 acknowledged. Turns wait in a queue and run one after another; a request that finds a
 turn running follows its ``multitask_strategy``: ``enqueue``, ``reject`` (Conflict) or
@@ -19,10 +19,12 @@ from typing import Any
 
 from penguin_actors.config import Settings
 from penguin_actors.conversation.engine import Engine
+from penguin_actors.conversation.pace import Pace
 from penguin_actors.conversation.ports import ConversationStorePort, DirectoryPort, ModelsPort, ToolRunner
 from penguin_actors.conversation.prompt import tool_errors, unanswered_calls
 from penguin_actors.conversation.turn import Frame, Turn
 from penguin_actors.errors import Conflict, NotFound, Unavailable
+from penguin_actors.models.providers import Providers
 from penguin_actors.store.records import CheckpointRecord, ConversationRecord
 from penguin_actors.types import Message, TurnRequest
 
@@ -50,13 +52,17 @@ class Conversation:
         env: Mapping[str, str],
         directory: DirectoryPort | None = None,
         tools: ToolRunner | None = None,
+        providers: Providers | None = None,
+        pace: Pace | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``providers`` and ``pace`` are its host's, shared with the other conversations there (see ``host.py``)."""
         self.id = conversation_id
         self.settings = settings
         self.store = store
         self.directory = directory
-        self.engine = Engine(settings, store, models, env, tools)
+        self.engine = Engine(settings, store, models, env, tools, providers)
+        self.pace = pace if pace is not None else Pace()
         self.history: list[Message] = []
         self.record: ConversationRecord | None = None
         self._clock = clock
@@ -124,10 +130,22 @@ class Conversation:
         """Stop taking turns if idle; False (and nothing changes) while a turn runs or waits."""
         if self.busy:
             return False
+        self._stop()
+        return True
+
+    async def close(self, reason: str = "cancelled") -> None:
+        """Stop now, busy or not: queued turns end with an error, the running one is cancelled (and ends)."""
+        self._closing = True  # no turn is taken from now on
+        running = self._current[1] if self._current is not None else None
+        self._cancel_all(reason)
+        if running is not None:  # it ends its turn itself (committing what it said), then the runner stops
+            await asyncio.wait([running])
+        self._stop()
+
+    def _stop(self) -> None:
         self._closing = True
         for task in self._tasks:
             task.cancel()
-        return True
 
     @property
     def running(self) -> Turn | None:
@@ -161,7 +179,7 @@ class Conversation:
             )
         if self.busy and request.multitask_strategy == "interrupt":
             self._cancel_all("interrupted")
-        turn = Turn(self.id)
+        turn = Turn(self.id, window_s=self.pace.window)
         self._queue.append((turn, request))
         self._remember(turn)
         self._wake.set()
@@ -260,6 +278,7 @@ class Conversation:
             model_id = self.record.model_id if self.record is not None else None
             task = asyncio.create_task(self.engine.run(turn, request, self.history, model_id))
             self._current = (turn, task)
+            self.pace.turn_started()
             try:
                 # Not wait_for: on Python 3.11 it can swallow a cancellation that comes as the turn ends.
                 async with asyncio.timeout(self.settings.limits.turn_timeout_s):
@@ -275,6 +294,7 @@ class Conversation:
                 if not turn.done:
                     turn.emit("error", {"message": "the turn ended unexpectedly: send it again", "code": "internal"})
                 self._current = None
+                self.pace.turn_ended()
                 self.last_used = self._clock()
 
     async def _watch_idle(self) -> None:

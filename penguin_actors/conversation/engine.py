@@ -25,7 +25,7 @@ from penguin_actors.metrics import metrics
 from penguin_actors.models.base import ModelProvider
 from penguin_actors.models.catalog import catalog_of
 from penguin_actors.models.prompt import fit_to_window
-from penguin_actors.models.providers import make_provider
+from penguin_actors.models.providers import Providers
 from penguin_actors.models.retry import stream_with_retry
 from penguin_actors.tools import ToolResult
 from penguin_actors.types import (
@@ -89,7 +89,7 @@ class Progress:
 
 
 class Engine:
-    """Runs turns for one conversation process; providers (SDK clients) are built once per model."""
+    """Runs one conversation's turns; its providers (SDK clients) are built once per model."""
 
     def __init__(
         self,
@@ -98,23 +98,17 @@ class Engine:
         models: ModelsPort,
         env: Mapping[str, str],
         tools: ToolRunner | None = None,
+        providers: Providers | None = None,
     ) -> None:
+        """``providers`` may be shared with other conversations (a host's); by default the engine has its own."""
         self.settings = settings
         self.store = store
         self.models = models
         self.tools = tools
-        self.env = env
         self.workspace = Workspace(settings.workspace)
+        self.providers = providers if providers is not None else Providers(env)
         self._unchecked = 0  # messages committed since the last automatic checkpoint
-        self._providers: dict[str, tuple[ModelConfig, ModelProvider]] = {}
         self._catalog = catalog_of(settings)
-
-    def provider(self, model: ModelConfig) -> ModelProvider:
-        cached = self._providers.get(model.id)
-        if cached is None or cached[0] != model:
-            cached = (model, make_provider(model, self.env))
-            self._providers[model.id] = cached
-        return cached[1]
 
     async def run(self, turn: Turn, request: TurnRequest, history: list[Message], model_id: str | None) -> None:
         """Run one turn, appending to ``history`` what is committed, and end ``turn`` with complete or error.
@@ -180,7 +174,7 @@ class Engine:
         progress: Progress,
         opening: Opening,
     ) -> None:
-        provider = self.provider(model)
+        provider = self.providers.get(model)
         conversation_id = turn.conversation_id
         while True:
             progress.iterations += 1

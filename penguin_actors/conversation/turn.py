@@ -2,8 +2,8 @@
 
 Frames are ``{"event", "data", "conversation_id", "turn_id", "seq"}`` with ``seq`` 0 for
 ``start`` and +1 per frame. Model tokens are coalesced at the pace the readers take them:
-a token goes out at once to a reader that waits for it, then at most every ``window_s``
-while readers keep waiting. While no reader waits (each is still relaying its last batch,
+a token goes out at once to a reader that waits for it, then at most every window (20 ms,
+wider under load: ``pace.py``) while readers keep waiting. While no reader waits (each is still relaying its last batch,
 or nobody streams the turn) tokens gather into the next frame, up to ``max_tokens``. So one
 client on a quiet server sees tokens as they come, and many clients on a busy one get fewer,
 larger frames instead of a backlog: the frame rate follows what the relay can carry.
@@ -28,14 +28,15 @@ class Turn(FrameLog):
         conversation_id: str,
         *,
         turn_id: str | None = None,
-        window_s: float = 0.02,
+        window_s: float | Callable[[], float] = 0.02,
         max_tokens: int = 256,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
+        """``window_s`` is the coalescing window, or a function giving it now (a host's ``Pace.window``)."""
         self.conversation_id = conversation_id
         self.id = turn_id or f"turn_{uuid.uuid4().hex[:12]}"
         super().__init__({"conversation_id": conversation_id, "turn_id": self.id})
-        self.window_s = window_s
+        self._window = window_s if callable(window_s) else (lambda: window_s)
         self.max_tokens = max_tokens
         self._clock = clock
         self._pending: list[str] = []
@@ -67,10 +68,11 @@ class Turn(FrameLog):
     def _flush_when_due(self) -> None:
         """Flush now if the last flush is a window old, else when it will be (if a reader still waits)."""
         elapsed = self._clock() - self._last_flush
-        if elapsed >= self.window_s:
+        window = self._window()
+        if elapsed >= window:
             self.flush()
         elif self._timer is None:
-            self._timer = asyncio.get_running_loop().call_later(self.window_s - elapsed, self._window_passed)
+            self._timer = asyncio.get_running_loop().call_later(window - elapsed, self._window_passed)
 
     def _window_passed(self) -> None:
         self._timer = None

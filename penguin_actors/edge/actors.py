@@ -1,7 +1,7 @@
 """The actors' Ray-facing shapes: the plain classes given Ray-backed collaborators.
 
-``Conversation``, ``ConversationDirectory`` and ``TaskEngine`` take their collaborators
-(store, model registry, directory, spawner, conversations) as arguments so tests can
+``ConversationHost``, ``ConversationDirectory`` and ``TaskEngine`` take their collaborators
+(store, model registry, directory, hosts, conversations) as arguments so tests can
 pass plain objects; here they get typed proxies of the named actors instead. The store
 and the model registry need none: Ray runs their plain classes as they are.
 """
@@ -17,11 +17,11 @@ from collections.abc import AsyncIterator
 import ray
 
 from penguin_actors.config import Settings
-from penguin_actors.conversation import Conversation, ConversationDirectory, Frame
+from penguin_actors.conversation import ConversationDirectory, ConversationHost, Frame
 from penguin_actors.edge.gateway import Conversations
+from penguin_actors.edge.hosts import RayHosts
 from penguin_actors.edge.names import DIRECTORY, MODELS, STORE
 from penguin_actors.edge.proxy import proxy
-from penguin_actors.edge.spawner import RaySpawner
 from penguin_actors.edge.tool_runner import RayToolRunner
 from penguin_actors.models import ModelRegistry
 from penguin_actors.store import CheckpointStore
@@ -32,30 +32,32 @@ log = logging.getLogger(__name__)
 STREAM_AHEAD = 1  # batches of a turn's stream sent to a reader and not yet taken by it
 
 
-class ConversationActor(Conversation):
-    """``conv:<id>``: a Conversation whose store, models and directory are the system actors."""
+class ConversationHostActor(ConversationHost):
+    """``host:<n>`` (or ``conv:<id>``, a host of one): conversations whose store, models and directory are the
+    system actors, and whose tools run as Ray tasks."""
 
-    def __init__(self, conversation_id: str, settings: Settings) -> None:
+    def __init__(self, name: str, settings: Settings, capacity: int) -> None:
         namespace = settings.ray.namespace
         super().__init__(
-            conversation_id,
+            name,
             settings,
-            store=proxy(CheckpointStore, STORE, namespace),
-            models=proxy(ModelRegistry, MODELS, namespace),
+            proxy(CheckpointStore, STORE, namespace),
+            proxy(ModelRegistry, MODELS, namespace),
             env=os.environ,
             directory=proxy(ConversationDirectory, DIRECTORY, namespace),
-            tools=RayToolRunner(settings, conversation_id),
+            tools=lambda conversation_id: RayToolRunner(settings, conversation_id),
+            capacity=capacity,
         )
 
     def node_id(self) -> str:
-        """The Ray node this actor runs on."""
+        """The Ray node this host runs on."""
         return str(ray.get_runtime_context().get_node_id())
 
     # The stream waits for its reader: a batch is taken from the turn only once the reader has
     # taken the last one, so a slow relay gets fewer, larger frames rather than a backlog.
     @ray.method(_generator_backpressure_num_objects=STREAM_AHEAD)  # type: ignore[untyped-decorator]
-    async def events(self, turn_id: str, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
-        async for batch in super().events(turn_id, after_seq):
+    async def events(self, conversation_id: str, turn_id: str, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
+        async for batch in super().events(conversation_id, turn_id, after_seq):
             yield batch
 
 
@@ -63,7 +65,7 @@ class DirectoryActor(ConversationDirectory):
     """``directory``: the ConversationDirectory with a Ray spawner."""
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings, RaySpawner(settings, ConversationActor))
+        super().__init__(settings, RayHosts(settings, ConversationHostActor))
 
 
 class TaskEngineActor(TaskEngine):

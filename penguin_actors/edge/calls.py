@@ -11,6 +11,10 @@ import ray
 from penguin_actors.errors import PenguinError, Unavailable
 
 
+class ActorGone(Unavailable):
+    """The actor a call went to died (or was stopped) before it answered."""
+
+
 def get_actor(name: str, namespace: str) -> Any:
     """Look up a named actor; raise Unavailable with what to do when it does not exist."""
     try:
@@ -52,4 +56,4 @@ def actor_errors() -> Iterator[None]:
             raise exc.cause from None
         raise
     except ray.exceptions.RayActorError as exc:
-        raise Unavailable(f"an actor this request needs is not running ({type(exc).__name__}): try again") from None
+        raise ActorGone(f"an actor this request needs is not running ({type(exc).__name__}): try again") from None

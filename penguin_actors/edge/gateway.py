@@ -1,35 +1,32 @@
 """Gateway: how a caller outside the actors (the Serve ingress, the task engine, the CLI) reaches the runtime.
 
 ``Gateway`` holds typed proxies of the system actors (``store``, ``models``, ``tasks``,
-``directory``) and ``conversations``. ``Conversations`` reaches conversation actors:
-handles are cached per process; the directory is asked only to activate on a cache
-miss, and a call that reaches an actor which is passivating or gone activates the
-conversation again, once. ``send`` and ``delete`` are its whole operations, so a route
-handler validates, makes one call and shapes the answer.
+``directory``) and ``conversations``, which reaches conversations on their hosts.
+``send`` and ``delete`` are whole operations, so a route handler validates, makes one
+call and shapes the answer.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 import ray
 
 from penguin_actors.config import Settings
-from penguin_actors.conversation import Conversation, ConversationDirectory, Frame
-from penguin_actors.edge.calls import call, stream
+from penguin_actors.conversation import ConversationDirectory, Frame
+from penguin_actors.edge.calls import ActorGone, call, stream
 from penguin_actors.edge.cluster import cluster_nodes
 from penguin_actors.edge.health import ActorState, system_actor_states
-from penguin_actors.edge.names import DIRECTORY, MODELS, STORE, TASKS, conversation_actor_name
+from penguin_actors.edge.names import DIRECTORY, MODELS, STORE, TASKS
 from penguin_actors.edge.proxy import proxy
 from penguin_actors.errors import NotFound, TooLarge, Unavailable
 from penguin_actors.models import ModelRegistry, catalog_of, require_model
-from penguin_actors.store import CheckpointStore, ConversationRecord
+from penguin_actors.store import CheckpointRecord, CheckpointStore, ConversationRecord
 from penguin_actors.tasks import TaskEngine
 from penguin_actors.types import TurnRequest
 
@@ -66,19 +63,25 @@ def title_of(text: str) -> str:
 
 
 class Conversations:
-    """Conversation actors by id, activated on demand; typed as the ``Conversation`` each one runs."""
+    """Conversations by id, on the hosts that hold them, activated on demand.
+
+    The host of each conversation is cached; the directory is asked only on a miss. A call
+    that reaches a host which no longer holds the conversation (passivated, or the host is
+    gone) activates it again, once. A call that follows a turn (``wait``, ``events``) is
+    ``ConversationLost`` if the host dies under it: the turn died with it.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.namespace = settings.ray.namespace
         self.store = proxy(CheckpointStore, STORE, self.namespace)
         self.directory = proxy(ConversationDirectory, DIRECTORY, self.namespace)
+        self._solo = settings.activation.conversations_per_actor == 1
         self._catalog = catalog_of(settings)
-        self._handles: OrderedDict[str, Any] = OrderedDict()
+        self._placed: OrderedDict[str, str] = OrderedDict()  # conversation id -> the host that holds it
+        self._hosts: dict[str, Any] = {}  # host name -> handle
 
-    def get(self, conversation_id: str) -> Conversation:
-        """The conversation, typed as the plain class its actor runs; each call activates it if needed."""
-        return cast(Conversation, _ConversationProxy(self, conversation_id))
+    # --- operations ---------------------------------------------------------------------
 
     async def send(self, conversation_id: str | None, request: TurnRequest) -> SentTurn:
         """Check the message, create a conversation if none is named (titled by the text), queue the turn."""
@@ -101,13 +104,16 @@ class Conversations:
     async def update(
         self, conversation_id: str, *, title: str | None = None, model_id: str | None = None, clear_model: bool = False
     ) -> ConversationRecord:
-        """Rename it or set (or clear) its model override, through its actor (the model must be in the catalog)."""
+        """Rename it or set (or clear) its model override, through its host (the model must be in the catalog)."""
         if model_id is not None:
             require_model(self._catalog, model_id)
-        return await self.get(conversation_id).update(title=title, model_id=model_id, clear_model=clear_model)
+        record: ConversationRecord = await self.call(
+            conversation_id, "update", title=title, model_id=model_id, clear_model=clear_model
+        )
+        return record
 
     async def delete(self, conversation_id: str) -> None:
-        """Stop the conversation's actor whatever it is doing, then delete it from the store."""
+        """Stop the conversation whatever it is doing, then delete it from the store."""
         await self.store.get_conversation(conversation_id)  # NotFound first
         await self.directory.forget(conversation_id)
         self.forget(conversation_id)
@@ -123,99 +129,88 @@ class Conversations:
         return recent
 
     async def start_turn(self, conversation_id: str, request: TurnRequest) -> str:
-        started = await self.get(conversation_id).start_turn(request)
+        started = await self.call(conversation_id, "start_turn", request)
         return str(started["turn_id"])
 
     async def cancel(self, conversation_id: str, turn_id: str | None = None, reason: str = "cancelled") -> bool:
         """Cancel the given turn, or the running one; True if there was one to cancel."""
-        return await self.get(conversation_id).cancel(turn_id, reason)
+        return bool(await self.call(conversation_id, "cancel", turn_id, reason))
 
     async def wait(self, conversation_id: str, turn_id: str) -> dict[str, Any]:
-        """Wait for a turn's end: its terminal frame's data with ``event``; ConversationLost if the actor stops."""
-        return await self.get(conversation_id).wait(turn_id)
+        """Wait for a turn's end: its terminal frame's data with ``event``; ConversationLost if its host stops."""
+        result: dict[str, Any] = await self.call(conversation_id, "wait", turn_id, in_turn=True)
+        return result
 
-    def events(self, conversation_id: str, turn_id: str, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
-        """A turn's frames in batches; ConversationLost if its actor stops before the turn ends."""
-        return self.get(conversation_id).events(turn_id, after_seq)
+    async def events(self, conversation_id: str, turn_id: str, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
+        """A turn's frames in batches; ConversationLost if its host stops before the turn ends."""
+        for attempt in (1, 2):
+            handle = await self._host(conversation_id)
+            yielded = False
+            try:
+                async for batch in stream(handle.events, conversation_id, turn_id, after_seq):
+                    yielded = True
+                    yield batch
+                return
+            except Unavailable as exc:
+                self._lost(conversation_id, exc, 2 if yielded else attempt, in_turn=True)
 
-    # --- handles ----------------------------------------------------------------------
+    async def rollback(self, conversation_id: str, checkpoint_id: str) -> CheckpointRecord:
+        """Roll back through the conversation's host, so no turn appends while its lineage moves."""
+        marker: CheckpointRecord = await self.call(conversation_id, "rollback", checkpoint_id)
+        return marker
 
-    async def handle(self, conversation_id: str) -> Any:
-        """The conversation's actor, activated if needed (NotFound for an unknown conversation)."""
-        cached = self._handles.get(conversation_id)
-        if cached is not None:
-            self._handles.move_to_end(conversation_id)
-            return cached
-        try:
-            handle = ray.get_actor(conversation_actor_name(conversation_id), namespace=self.namespace)
-        except ValueError:
-            # Ask the store first: an unknown id is a cheap NotFound, never an actor started for nothing.
-            await self.store.get_conversation(conversation_id)
-            await self.directory.activate(conversation_id)
-            handle = ray.get_actor(conversation_actor_name(conversation_id), namespace=self.namespace)
-        self._handles[conversation_id] = handle
-        if len(self._handles) > HANDLE_CACHE_SIZE:
-            self._handles.popitem(last=False)
+    async def add_context_file(self, conversation_id: str, user_path: str) -> dict[str, Any]:
+        loaded: dict[str, Any] = await self.call(conversation_id, "add_context_file", user_path)
+        return loaded
+
+    # --- hosts ----------------------------------------------------------------------------
+
+    async def call(self, conversation_id: str, method: str, *args: Any, in_turn: bool = False, **kwargs: Any) -> Any:
+        """Call a method of the conversation's host (the id goes first); re-activate once if it is not held there.
+
+        ``in_turn``: the call follows a running turn, so a host that died under it is ConversationLost.
+        """
+        for attempt in (1, 2):
+            handle = await self._host(conversation_id)
+            try:
+                return await call(getattr(handle, method), conversation_id, *args, **kwargs)
+            except Unavailable as exc:
+                self._lost(conversation_id, exc, attempt, in_turn=in_turn)
+        raise AssertionError("unreachable")
+
+    def _lost(self, conversation_id: str, exc: Unavailable, attempt: int, *, in_turn: bool) -> None:
+        """After a call failed as Unavailable: forget the host, and raise unless the call is to be tried again."""
+        self.forget(conversation_id)
+        if in_turn and isinstance(exc, ActorGone):
+            raise ConversationLost.of(conversation_id) from None
+        if attempt == 2:
+            raise exc
+
+    async def _host(self, conversation_id: str) -> Any:
+        """The handle of the host that holds the conversation, activating it if need be."""
+        name = self._placed.get(conversation_id)
+        if name is not None:
+            self._placed.move_to_end(conversation_id)
+        else:
+            if self._solo:  # an unknown id is a cheap NotFound, never a process started for nothing
+                await self.store.get_conversation(conversation_id)
+            name = await self.directory.activate(conversation_id)
+            self._placed[conversation_id] = name
+            if len(self._placed) > HANDLE_CACHE_SIZE:
+                self._placed.popitem(last=False)
+        handle = self._hosts.get(name)
+        if handle is None:
+            try:
+                handle = self._hosts[name] = ray.get_actor(name, namespace=self.namespace)
+            except ValueError:
+                self.forget(conversation_id)
+                raise ActorGone(f"conversation host {name} is not running: try again") from None
         return handle
 
     def forget(self, conversation_id: str) -> None:
-        self._handles.pop(conversation_id, None)
-
-    async def call(self, conversation_id: str, method: str, *args: Any, **kwargs: Any) -> Any:
-        """Call a conversation's method; re-activate once if its actor is passivating or gone."""
-        for attempt in (1, 2):
-            handle = await self.handle(conversation_id)
-            try:
-                return await call(getattr(handle, method), *args, **kwargs)
-            except Unavailable:
-                self.forget(conversation_id)
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
-
-    async def call_in_turn(self, conversation_id: str, method: str, *args: Any) -> Any:
-        """Call a method that follows a running turn: no retry, a stopped actor is ConversationLost."""
-        handle = await self.handle(conversation_id)
-        try:
-            return await call(getattr(handle, method), *args)
-        except Unavailable:
-            self.forget(conversation_id)
-            raise ConversationLost.of(conversation_id) from None
-
-    async def stream_in_turn(self, conversation_id: str, method: str, *args: Any) -> AsyncIterator[Any]:
-        """``call_in_turn`` for a generator method: its items, then ConversationLost if the actor stops."""
-        handle = await self.handle(conversation_id)
-        try:
-            async for item in stream(getattr(handle, method), *args):
-                yield item
-        except Unavailable:
-            self.forget(conversation_id)
-            raise ConversationLost.of(conversation_id) from None
-
-
-# The methods that follow a turn: a retry would follow a turn the new actor never ran.
-TURN_FOLLOWERS = frozenset({"wait", "events"})
-
-
-class _ConversationProxy:
-    """One conversation's methods, through ``Conversations``; see ``Conversations.get``."""
-
-    def __init__(self, conversations: Conversations, conversation_id: str) -> None:
-        self._conversations = conversations
-        self._id = conversation_id
-
-    def __getattr__(self, method: str) -> Callable[..., Any]:
-        attribute = getattr(Conversation, method, None)
-        conversations, conversation_id = self._conversations, self._id
-        if inspect.isasyncgenfunction(attribute):
-            return lambda *args: conversations.stream_in_turn(conversation_id, method, *args)
-        if not inspect.iscoroutinefunction(attribute):
-            raise AttributeError(
-                f"Conversation.{method} is not an async method: a conversation's actor has no such call"
-            )
-        if method in TURN_FOLLOWERS:
-            return lambda *args: conversations.call_in_turn(conversation_id, method, *args)
-        return lambda *args, **kwargs: conversations.call(conversation_id, method, *args, **kwargs)
+        name = self._placed.pop(conversation_id, None)
+        if name is not None and self._solo:
+            self._hosts.pop(name, None)  # a host of one is gone with its conversation
 
 
 class Gateway:

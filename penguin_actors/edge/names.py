@@ -1,4 +1,7 @@
-"""The names of the runtime's Ray actors in their namespace (``ray.namespace``, default ``penguin``)."""
+"""The names of the system actors in their namespace (``ray.namespace``, default ``penguin``).
+
+Conversation hosts are named by the directory: ``host:<n>``, or ``conv:<id>`` for a host of one.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,6 @@ STORE = "checkpoints"
 MODELS = "models"
 TASKS = "tasks"
 DIRECTORY = "directory"
-CONVERSATION_PREFIX = "conv:"
 
 # The system actors by name, with the role (the plain class) each one runs.
 SYSTEM_ROLES: dict[str, str] = {
@@ -15,7 +17,3 @@ SYSTEM_ROLES: dict[str, str] = {
     TASKS: "TaskEngine",
     DIRECTORY: "ConversationDirectory",
 }
-
-
-def conversation_actor_name(conversation_id: str) -> str:
-    return f"{CONVERSATION_PREFIX}{conversation_id}"

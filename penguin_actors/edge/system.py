@@ -63,12 +63,16 @@ def actor_options(name: str, namespace: str, *, on_head: bool = False) -> dict[s
 
 
 def ensure_system_actors(settings: Settings) -> dict[str, Any]:
-    """Get or create every system actor, and wait until each is ready; a second start joins the running ones."""
+    """Get or create every system actor, and wait until each is ready; a second start joins the running ones.
+
+    The directory starts its spare conversation hosts too, so that the first conversation waits for no process.
+    """
     handles = {}
     for spec in SYSTEM_ACTORS:
         options = actor_options(spec.name, settings.ray.namespace, on_head=settings.ray.system_actors_on_head)
         handles[spec.name] = ray.remote(spec.cls).options(**options).remote(settings)
     ray.get([h.__ray_ready__.remote() for h in handles.values()])
+    ray.get(handles[DIRECTORY].warm_up.remote())
     return handles
 
 

@@ -46,3 +46,30 @@ def make_provider(config: ModelConfig, env: Mapping[str, str]) -> ModelProvider:
         key_env=key_env,
         max_tokens_param="max_tokens",
     )
+
+
+class Providers:
+    """Providers (SDK clients) by model, built once each and shared by the conversations of a process.
+
+    A provider keeps no conversation's state (each call carries its whole request), so a host's
+    conversations share one client and its connection pool per model instead of one each.
+    """
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self._env = env
+        self._built: dict[str, tuple[ModelConfig, ModelProvider]] = {}
+
+    def get(self, model: ModelConfig) -> ModelProvider:
+        built = self._built.get(model.id)
+        if built is None or built[0] != model:
+            built = self._built[model.id] = (model, make_provider(model, self._env))
+        return built[1]
+
+    def put(self, model: ModelConfig, provider: ModelProvider) -> None:
+        """Use ``provider`` for ``model`` (a test's stand-in)."""
+        self._built[model.id] = (model, provider)
+
+    async def aclose(self) -> None:
+        for _, provider in self._built.values():
+            await provider.aclose()
+        self._built.clear()

@@ -95,7 +95,7 @@ async def get_checkpoint(checkpoint_id: CheckpointPath, store: StoreDep) -> Chec
 async def rollback(checkpoint_id: CheckpointPath, store: StoreDep, conversations: ConversationsDep) -> RollbackResult:
     checkpoint = await store.get_checkpoint(checkpoint_id)
     # Through the conversation's actor, so no turn appends while the lineage moves and its history follows.
-    marker = await conversations.get(checkpoint.conversation_id).rollback(checkpoint_id)
+    marker = await conversations.rollback(checkpoint.conversation_id, checkpoint_id)
     return RollbackResult(
         checkpoint_id=checkpoint_id,
         message=f"Successfully rolled back to checkpoint {checkpoint_id}",

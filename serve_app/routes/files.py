@@ -34,5 +34,5 @@ async def context_files(settings: SettingsDep) -> ContextFileList:
 @router.post("/context-files/load", response_model=ContextLoadResult, responses=documented(404))
 async def load_context_file(body: ContextLoadRequest, conversations: ConversationsDep) -> ContextLoadResult:
     conversation_id = await conversations.current(body.conversation_id)
-    loaded = await conversations.get(conversation_id).add_context_file(body.file_path)
+    loaded = await conversations.add_context_file(conversation_id, body.file_path)
     return ContextLoadResult(conversation_id=conversation_id, **loaded)

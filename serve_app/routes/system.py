@@ -20,6 +20,7 @@ from serve_app.schemas import (
     ConversationManagerInfo,
     CurrentModelInfo,
     HealthResponse,
+    HostInfo,
     InitializationInfo,
     MemoryProviderInfo,
     NodeInfo,
@@ -83,6 +84,7 @@ async def system_info(settings: SettingsDep, gateway: GatewayDep) -> SystemInfo:
         memory_provider=MemoryProviderInfo(initialized=store_alive, provider_type="LanceDB" if store_alive else None),
         actors=states,
         nodes=[NodeInfo(**n, active_conversations=placed.get(n["node_id"], 0)) for n in nodes],
+        hosts=[HostInfo(**host) for host in directory["hosts"]] if directory else [],
     )
 
 
@@ -100,6 +102,8 @@ async def _conversation_manager(
         total_messages=total,
         active_conversations=directory["active"],
         max_active_conversations=directory["max_active"],
+        conversations_per_actor=directory["conversations_per_actor"],
+        max_hosts=directory["max_hosts"],
     )
 
 

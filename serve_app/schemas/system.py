@@ -34,8 +34,10 @@ class ConversationManagerInfo(Schema):
     active: bool
     current_session_id: str | None = Field(None, description="the most recently active conversation")
     total_messages: int | None = Field(None, description="messages in the current session")
-    active_conversations: int | None = Field(None, description="conversations with a live actor")
+    active_conversations: int | None = Field(None, description="conversations a host holds now")
     max_active_conversations: int | None = None
+    conversations_per_actor: int | None = Field(None, description="conversations one host holds at most")
+    max_hosts: int | None = Field(None, description="conversation hosts at most")
 
 
 class ToolManagerInfo(Schema):
@@ -54,8 +56,15 @@ class NodeInfo(Schema):
     alive: bool
     is_head: bool
     resources: dict[str, float]
-    active_conversations: int = Field(0, description="conversation actors running on this node")
+    active_conversations: int = Field(0, description="conversations held by the hosts on this node")
     metrics_port: int | None = Field(None, description="the node's Prometheus endpoint (http://address:port)")
+
+
+class HostInfo(Schema):
+    name: str = Field(description="the host's Ray actor: host:<n>, or conv:<id> for an actor of one conversation")
+    node_id: str | None
+    conversations: int
+    capacity: int
 
 
 class SystemInfo(Schema):
@@ -68,6 +77,7 @@ class SystemInfo(Schema):
     memory_provider: MemoryProviderInfo
     actors: dict[str, ActorStateName]
     nodes: list[NodeInfo]
+    hosts: list[HostInfo] = Field(default_factory=list, description="the conversation hosts and what they hold")
 
 
 class TokenUsageSummary(Schema):

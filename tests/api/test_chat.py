@@ -11,7 +11,7 @@ import pytest
 from penguin_actors.testing.fake_llm import FakeLLM, Reply
 from tests.support import FAKE_KEY, Server
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.both_modes]
 
 
 def chat(client: httpx.Client, text: str, **fields: object) -> httpx.Response:

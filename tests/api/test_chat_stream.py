@@ -15,9 +15,9 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from penguin_actors.testing.fake_llm import FakeLLM, Reply
-from tests.support import Server
+from tests.support import Server, host_actor, is_active
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.both_modes]
 
 
 @pytest.fixture
@@ -199,7 +199,7 @@ def test_killed_actor_mid_turn_reports_error_and_loses_nothing(ws: ClientConnect
     send(ws, text="second, slow", model_id="sim-slow", conversation_id=conversation)
     assert receive(ws)["event"] == "start"
     receive(ws)
-    ray.kill(ray.get_actor(f"conv:{conversation}", namespace="penguin"), no_restart=True)
+    ray.kill(host_actor(conversation), no_restart=True)
     frames = until_end(ws)
     assert frames[-1]["event"] == "error" and frames[-1]["data"]["code"] == "conversation_lost"
     send(ws, text="third", conversation_id=conversation)
@@ -231,8 +231,7 @@ def test_passivated_conversation_keeps_its_history(ws: ClientConnection, llm: Fa
     conversation = until_end(ws)[0]["conversation_id"]
     directory = ray.get_actor("directory", namespace="penguin")
     assert ray.get(directory.passivate.remote(conversation))
-    with pytest.raises(ValueError):
-        ray.get_actor(f"conv:{conversation}", namespace="penguin")
+    assert not is_active(conversation)
     send(ws, text="what was the word?", model_id="fake-openai", conversation_id=conversation)
     assert until_end(ws)[-1]["event"] == "complete"
     assert "zebra" in json.dumps(llm.requests[-1].body["messages"])

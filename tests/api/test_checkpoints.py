@@ -9,7 +9,7 @@ import pytest
 
 from penguin_actors.testing.fake_llm import FakeLLM, Reply
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.both_modes]
 
 
 def chat(client: httpx.Client, text: str, conversation_id: str | None = None, **fields: object) -> dict[str, object]:

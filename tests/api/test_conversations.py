@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-pytestmark = pytest.mark.ray
+pytestmark = [pytest.mark.ray, pytest.mark.both_modes]
 
 
 def create(client: httpx.Client, **body: object) -> dict[str, object]:

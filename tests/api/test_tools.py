@@ -14,7 +14,7 @@ import ray
 from websockets.sync.client import ClientConnection, connect
 
 from penguin_actors.testing.fake_llm import FakeLLM, Reply
-from tests.support import Server
+from tests.support import Server, host_actor
 
 pytestmark = pytest.mark.ray
 
@@ -151,7 +151,7 @@ def test_crash_between_call_and_result_then_anthropic_turn(
     while json.loads(ws.recv(timeout=30))["event"] != "action":
         pass
     conversation = start["conversation_id"]
-    ray.kill(ray.get_actor(f"conv:{conversation}", namespace="penguin"), no_restart=True)
+    ray.kill(host_actor(conversation), no_restart=True)
     assert until_end(ws)[-1]["data"]["code"] == "conversation_lost"
     llm.script(Reply(text="recovered"))
     body = chat(client, "are you there?", conversation_id=conversation, model_id="fake-anthropic")

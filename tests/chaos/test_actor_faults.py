@@ -18,9 +18,9 @@ import pytest
 import ray
 from websockets.sync.client import ClientConnection, connect
 
-from tests.support import Server
+from tests.support import Server, host_actor
 
-pytestmark = [pytest.mark.ray, pytest.mark.chaos]
+pytestmark = [pytest.mark.ray, pytest.mark.chaos, pytest.mark.both_modes]
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_a_conversation_actor_killed_mid_stream_ten_times(ws: ClientConnection, 
         assert start["event"] == "start", start
         acknowledged.append(text)
         assert receive(ws)["event"] == "token"
-        ray.kill(ray.get_actor(f"conv:{conversation}", namespace="penguin"), no_restart=True)
+        ray.kill(host_actor(conversation), no_restart=True)
         frames = until_end(ws)
         assert frames[-1]["event"] == "error" and frames[-1]["data"]["code"] == "conversation_lost", frames[-1]
     ws.send(json.dumps({"text": "still there?", "model_id": "sim", "conversation_id": conversation}))

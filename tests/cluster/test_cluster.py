@@ -1,4 +1,5 @@
-"""A three-node cluster on this machine: conversations spread over the workers, one worker dies mid-turn.
+"""A three-node cluster on this machine: conversations spread over the workers, one worker dies mid-turn;
+with conversations hosted many per actor, and with an actor each.
 
 The cluster (``cluster_process.py``) and the server (``penguin-actors serve --address``)
 run as processes of their own, so this module needs no Ray in the test process.
@@ -37,6 +38,7 @@ class Cluster:
     address: str
     head: str
     workers: list[str]
+    mode: str  # how the server on it hosts conversations: "hosted", or "solo" (an actor each)
 
     def remove_worker(self, index: int) -> None:
         assert self.process.stdin is not None and self.process.stdout is not None
@@ -54,8 +56,8 @@ class Penguin:
         return connect(self.base_url.replace("http://", "ws://") + "/api/v1/chat/stream", open_timeout=60)
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+@pytest.fixture(scope="module", params=["hosted", "solo"])
+def cluster(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     log = (tmp_path_factory.mktemp("cluster") / "cluster.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.cluster.cluster_process"],
@@ -71,7 +73,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         line = process.stdout.readline()
         assert line, f"the cluster did not start: see {log.name}"
         info = json.loads(line)
-        yield Cluster(process, info["address"], info["head"], info["workers"])
+        yield Cluster(process, info["address"], info["head"], info["workers"], request.param)
     finally:
         if process.stdin is not None:
             process.stdin.close()
@@ -88,7 +90,10 @@ def penguin(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Itera
     root = tmp_path_factory.mktemp("penguin")
     config = root / "penguin.yaml"
     settings = {
-        "activation": {"resources": {"penguin_conversations": 0.01}},
+        "activation": {
+            "resources": {"penguin_conversations": 0.01},
+            "conversations_per_actor": 1 if cluster.mode == "solo" else 64,
+        },
         "serve": {"replica_resources": {"penguin_ingress": 0.01}},
         "models": {
             "default": "sim",
@@ -135,10 +140,13 @@ def test_conversations_spread_and_survive_a_worker_dying_mid_turn(cluster: Clust
             conversation = client.post("/api/v1/conversations/create", json={}).json()["id"]
             reply = chat(client, conversation, f"hello {i}")
             acknowledged[conversation] = [f"hello {i}", reply["response"]]
-        nodes = {n["node_id"]: n for n in client.get("/api/v1/system/info").json()["nodes"]}
+            if cluster.mode == "hosted":
+                wait_for_spare(client)
+        info = client.get("/api/v1/system/info").json()
+        nodes = {n["node_id"]: n for n in info["nodes"]}
         placed = {node: nodes[node]["active_conversations"] for node in cluster.workers}
         assert nodes[cluster.head]["active_conversations"] == 0
-        assert sum(placed.values()) == 12 and all(count > 0 for count in placed.values()), placed
+        assert sum(placed.values()) == 12 and all(count > 0 for count in placed.values()), (placed, info["hosts"])
 
         sockets = {conversation: penguin.ws() for conversation in acknowledged}
         try:
@@ -174,6 +182,19 @@ def test_conversations_spread_and_survive_a_worker_dying_mid_turn(cluster: Clust
         exported = metric_names(nodes.values())
         for name in ("ray_penguin_turns_total", "ray_penguin_activations_total", "ray_penguin_tokens_total"):
             assert name in exported, sorted(n for n in exported if "penguin" in n)
+
+
+def wait_for_spare(client: httpx.Client, timeout_s: float = 60) -> None:
+    """Until the host started ahead for the next conversation runs (or no more may start): the next conversation
+    goes to it, so that the conversations spread over the hosts, which Ray spreads over the nodes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        info = client.get("/api/v1/system/info").json()
+        hosts, most = info["hosts"], info["conversation_manager"]["max_hosts"]
+        if any(h["conversations"] == 0 for h in hosts) or len(hosts) >= most:
+            return
+        assert time.monotonic() < deadline, info
+        time.sleep(0.1)
 
 
 def metric_names(nodes: Any, timeout_s: float = 60) -> set[str]:

@@ -25,6 +25,10 @@ EXPECTED = {
     "penguin_store_commit_batch_size": ("histogram", ()),
     "penguin_store_commit_seconds": ("histogram", ()),
     "penguin_websocket_connections": ("gauge", ("route",)),
+    "penguin_hosts": ("gauge", ()),
+    "penguin_host_conversations": ("gauge", ("host",)),
+    "penguin_host_turns_running": ("gauge", ("host",)),
+    "penguin_host_event_loop_lag_seconds": ("gauge", ("host",)),
 }
 
 
@@ -39,6 +43,8 @@ def call_every_helper(m: Metrics) -> None:
     m.checkpoint_operation("branch")
     m.store_committed(4, 0.003)
     m.websocket_opened("/api/v1/chat/stream")
+    m.hosts(2)
+    m.host_load("host:1", 5, 2, 0.004)
 
 
 def test_specs_are_the_documented_names_kinds_and_tags() -> None:
@@ -85,6 +91,9 @@ def test_helpers_record_every_metric_with_its_tags() -> None:
     assert not recorder.metrics.failed
     assert {r.name for r in recorder.records} == set(SPECS_BY_NAME)
     assert recorder.last("penguin_active_conversations") == 3
+    assert recorder.last("penguin_hosts") == 2
+    assert recorder.last("penguin_host_conversations", host="host:1") == 5
+    assert recorder.last("penguin_host_event_loop_lag_seconds", host="host:1") == 0.004
     assert recorder.total("penguin_passivations_total", reason="evicted") == 1
     assert recorder.total("penguin_turns_total", model="sim", status="completed") == 1
     assert recorder.observed("penguin_turn_seconds", model="sim") == [1.5]

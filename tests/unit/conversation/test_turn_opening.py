@@ -81,7 +81,7 @@ async def _gated(tmp_path: Path) -> tuple[Any, GatedStore, RecordingProvider]:
     store.release.clear()
     provider = RecordingProvider()
     model = await conv.engine.models.get("sim")
-    conv.engine._providers["sim"] = (model, provider)
+    conv.engine.providers.put(model, provider)
     return conv, store, provider
 
 

@@ -6,12 +6,10 @@ import inspect
 
 import pytest
 
-from penguin_actors.conversation import Conversation
-from penguin_actors.edge.gateway import Conversations
+from penguin_actors.conversation import ConversationHost
 from penguin_actors.edge.proxy import ActorProxy, proxy
 from penguin_actors.models import ModelRegistry
 from penguin_actors.store import CheckpointStore
-from tests.support import make_settings
 
 
 def test_a_proxy_offers_the_async_methods_and_refuses_the_rest() -> None:
@@ -32,12 +30,11 @@ def test_a_proxy_asks_ray_only_when_a_call_is_awaited() -> None:
     coroutine.close()
 
 
-def test_a_conversation_is_reached_through_its_class(tmp_path: object) -> None:
-    """``Conversations.get`` is typed as a Conversation: its async methods, and a stream for ``events``."""
-    conversations = Conversations(make_settings(tmp_path))  # type: ignore[arg-type]
-    conversation = conversations.get("conv_x")
-    assert inspect.isasyncgenfunction(Conversation.events)
-    events = conversation.events("turn_x")
-    assert hasattr(events, "__anext__")
-    with pytest.raises(AttributeError, match=r"Conversation\.status is not an async method"):
-        conversation.status  # noqa: B018
+def test_every_conversation_call_of_the_gateway_is_a_host_method() -> None:
+    """What ``Conversations`` calls on a host by name exists there, as an async method taking the id first."""
+    called = {"start_turn", "cancel", "wait", "rollback", "update", "add_context_file"}
+    for method in called:
+        attribute = getattr(ConversationHost, method)
+        assert inspect.iscoroutinefunction(attribute), method
+        assert list(inspect.signature(attribute).parameters)[1] == "conversation_id", method
+    assert inspect.isasyncgenfunction(ConversationHost.events)
