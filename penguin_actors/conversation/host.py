@@ -181,6 +181,10 @@ class ConversationHost:
     async def add_context_file(self, conversation_id: str, user_path: str) -> dict[str, Any]:
         return await (await self._get(conversation_id)).add_context_file(user_path)
 
+    async def status(self, conversation_id: str) -> dict[str, Any]:
+        """The conversation's state here: busy, queued turns, the running turn, the messages it holds."""
+        return (await self._get(conversation_id)).status()
+
     # --- internals --------------------------------------------------------------
 
     async def _get(self, conversation_id: str) -> Conversation:

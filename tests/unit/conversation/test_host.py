@@ -68,6 +68,7 @@ async def test_eight_conversations_stream_at_once_without_cross_talk(tmp_path: P
         assert turn_frames[-1]["event"] == "complete"
         assert store.messages[conversation_id][0].text() == f"words of {conversation_id}"
     assert (await host.stats())["conversations"] == 8
+    assert (await host.status("c0"))["message_count"] == 2 and not (await host.status("c0"))["busy"]
 
 
 async def test_a_turn_that_raises_in_one_conversation_leaves_the_others_streaming(tmp_path: Path) -> None:
