@@ -1,21 +1,27 @@
-"""Activation benchmark: starting conversation actors, loading long histories, and what each actor costs in memory.
+"""Activation benchmark: activating conversations, loading long histories, and what held conversations cost in memory.
 
 Run from the repository root::
 
-    python -m benchmarks.activation [--quick] [--max-active 32] [--messages 1000] [--out DIR]
+    python -m benchmarks.activation [--quick] [--held 1000] [--messages 1000] [--modes hosted,solo] [--out DIR]
 
-Against ``python -m serve_app serve`` (a child with its own local Ray, ``activation.max_active``
-set to ``--max-active``), with this process joined to that Ray as a driver so that it can
-call the ``directory`` actor itself and time exactly one activation:
+Against ``python -m serve_app serve`` (a child with its own local Ray), once per mode
+(``modes.py``: ``hosted``, conversations many per host process, and ``solo``, a Ray actor
+each), one server after the other, with this process joined to that Ray as a driver so that
+it can call the ``directory`` actor itself and time exactly one activation:
 
-- cold activation: ``directory.activate`` of a new, empty conversation (then passivated);
+- cold activation: ``directory.activate`` of a new, empty conversation (then passivated); in
+  hosted mode that is a conversation loaded by a running host, in solo mode an actor started;
+  beside it, an empty Ray actor started with the same options (Ray's own floor);
 - the first HTTP turn of a new conversation (activation included) against its second turn;
-- re-activation of a passivated conversation of ``--messages`` messages (and of 10, for contrast),
-  checking that the actor holds all of them;
-- memory: ``--max-active`` conversations made active by one turn of the ``sim`` model, then one
-  turn of the ``openai`` provider (its SDK loaded, as with a real model); USS and RSS of each
-  ``ray::ConversationActor`` process, and the whole server's growth divided by their number;
-- capacity: ``--overflow`` more conversations, each of which must evict the least recently used.
+- re-activation of a passivated conversation of ``--messages`` messages (and of 10, for
+  contrast), checking that its host holds all of them (``status(conversation_id)``);
+- memory with an SDK: ``--memory-conversations`` conversations made active by one turn of the
+  ``sim`` model, then one turn of the ``openai`` provider (its SDK loaded, as with a real model);
+  USS and RSS of each conversation process, and the whole server's growth per conversation;
+- held memory (``held.py``): ``--held`` conversations of ``--held-messages`` messages, all
+  activated at once and held (solo mode: at most 32); the USS of all the server's processes;
+- capacity: with ``activation.max_active`` = the held count filled, ``--overflow`` more
+  conversations, each of which must evict the least recently used.
 
 The baseline does the same in this process: plain ``Conversation`` objects on a real
 ``CheckpointStore`` (LanceDB) in the run's temporary directory, no Ray, no Serve.
@@ -35,15 +41,12 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from benchmarks import harness
+from benchmarks import harness, modes
+from benchmarks.activation_report import SHORT, markdown, ratios, verdicts
 from benchmarks.baseline import LocalClient, LocalRuntime
-from benchmarks.checkpoints import message
 from benchmarks.clients import HttpClient, create_conversations, http_client
-from benchmarks.load import FAKE_KEY, FAKE_KEY_ENV
-
-SHORT = 10
-SEED_BATCH = 50
-TARGETS = {"cold_activation_p50_s": 0.5, "reactivation_p50_s": 0.6, "uss_per_actor_mb": 70.0}
+from benchmarks.held import held_count, hold_in_process, hold_on_server, seed
+from benchmarks.scenarios import FAKE_KEY, FAKE_KEY_ENV
 
 
 def catalog(fake_base_url: str) -> list[dict[str, Any]]:
@@ -59,21 +62,19 @@ def catalog(fake_base_url: str) -> list[dict[str, Any]]:
     ]
 
 
+def settings_sections(args: argparse.Namespace, mode: modes.Mode) -> dict[str, dict[str, Any]]:
+    """``max_active`` = the conversations held (so that the overflow must evict), with hosts enough for them."""
+    return {"activation": modes.activation(mode, held_count(args.held, mode.solo), idle_timeout_s=3600)}
+
+
 async def timed(call: Callable[[], Awaitable[Any]]) -> float:
     started = time.perf_counter()
     await call()
     return time.perf_counter() - started
 
 
-async def seed(append: Callable[[str, list[Any]], Awaitable[Any]], conversation_id: str, count: int) -> None:
-    """Give a conversation ``count`` messages (a question, then its answer, alternately) in batches."""
-    messages = [message(i) for i in range(count)]
-    for start in range(0, count, SEED_BATCH):
-        await append(conversation_id, messages[start : start + SEED_BATCH])
-
-
 def memory_figures(processes: list[harness.ProcessMemory], before_uss: float, count: int) -> dict[str, Any]:
-    actors = [p for p in processes if harness.process_group(p.name) == "ConversationActor"]
+    actors = [p for p in processes if harness.process_group(p.name) == harness.CONVERSATION_ROLE]
     total = sum(p.uss_mb for p in processes)
     return {
         "actors": len(actors),
@@ -87,37 +88,59 @@ def memory_figures(processes: list[harness.ProcessMemory], before_uss: float, co
 # --- the server ----------------------------------------------------------------------------------
 
 
-async def server_side(server: harness.Server, args: argparse.Namespace) -> dict[str, Any]:
+async def server_side(server: harness.Server, mode: modes.Mode, args: argparse.Namespace) -> dict[str, Any]:
     os.environ["RAY_AUTH_MODE"] = "disabled"  # as the server's Ray runs; read when Ray is imported
     import ray
 
     ray.init(address=server.ray_address, namespace="penguin", log_to_driver=False, logging_level=logging.WARNING)
     try:
-        return await _server_steps(server, args, ray)
+        return await _server_steps(server, mode, args, ray)
     finally:
         ray.shutdown()
 
 
-async def _server_steps(server: harness.Server, args: argparse.Namespace, ray: Any) -> dict[str, Any]:
-    directory, store = ray.get_actor("directory"), ray.get_actor("checkpoints")
+class Empty:
+    """An actor with nothing in it: what starting any actor takes on this machine."""
 
-    async def activate(cid: str) -> None:
-        if not await directory.activate.remote(cid):
-            raise RuntimeError(f"conversation {cid} was already active")
 
-    async def passivate(cid: str) -> None:
-        if not await directory.passivate.remote(cid, "idle"):
+class Directory:
+    """The server's directory and hosts, as this driver calls them: activation answers the host's name."""
+
+    def __init__(self, ray: Any) -> None:
+        self.ray = ray
+        self.directory = ray.get_actor("directory")
+        self.placed: dict[str, str] = {}  # conversation -> the host the directory named
+        self._hosts: dict[str, Any] = {}
+
+    async def activate(self, cid: str) -> None:
+        name = await self.directory.activate.remote(cid)
+        if not isinstance(name, str) or not name:
+            raise RuntimeError(f"directory.activate({cid}) answered {name!r}, not a host's name")
+        self.placed[cid] = name
+        self._hosts.pop(name, None)  # a solo host's name comes back with each activation, on a new actor
+
+    async def passivate(self, cid: str) -> None:
+        if not await self.directory.passivate.remote(cid, "idle"):
             raise RuntimeError(f"conversation {cid} did not passivate")
 
-    async def held(cid: str) -> int:
-        return int((await ray.get_actor(f"conv:{cid}").status.remote())["message_count"])
+    async def held(self, cid: str) -> int:
+        """The messages the conversation's host holds for it."""
+        name = self.placed[cid]
+        if name not in self._hosts:
+            self._hosts[name] = self.ray.get_actor(name)
+        return int((await self._hosts[name].status.remote(cid))["message_count"])
 
-    @ray.remote(num_cpus=0)
-    class Empty:
-        """An actor with nothing in it: what starting any actor takes on this machine."""
+    async def stats(self) -> dict[str, Any]:
+        found: dict[str, Any] = await self.directory.stats.remote()
+        return found
 
-    async def empty_actor(name: str) -> None:  # started with the options the directory starts conversations with
-        actor = Empty.options(name=name, namespace="penguin-bench", lifetime="detached", max_restarts=0).remote()
+
+async def _server_steps(server: harness.Server, mode: modes.Mode, args: argparse.Namespace, ray: Any) -> dict[str, Any]:
+    directory, store = Directory(ray), ray.get_actor("checkpoints")
+    empty_class = ray.remote(num_cpus=0)(Empty)
+
+    async def empty_actor(name: str) -> None:  # started with the options the directory starts hosts with
+        actor = empty_class.options(name=name, namespace="penguin-bench", lifetime="detached", max_restarts=0).remote()
         await actor.__ray_ready__.remote()
         ray.kill(actor, no_restart=True)
 
@@ -125,51 +148,81 @@ async def _server_steps(server: harness.Server, args: argparse.Namespace, ray: A
     async with http_client(server.base_url, 16) as http:
         cold, empty = [], []
         for i, cid in enumerate(await create_conversations(http, args.samples, "cold")):
-            cold.append(await timed(partial(activate, cid)))
-            await passivate(cid)
+            cold.append(await timed(partial(directory.activate, cid)))
+            await directory.passivate(cid)
             empty.append(await timed(partial(empty_actor, f"empty-{i}")))
         result["cold_activation_s"] = harness.summary(cold)
         result["empty_actor_s"] = harness.summary(empty)
         print(
-            f"[server] cold activation p50 {cold and harness.percentile(cold, 0.5):.3f} s,"
-            f" an empty actor p50 {empty and harness.percentile(empty, 0.5):.3f} s",
+            f"[{mode.name}] cold activation p50 {harness.percentile(cold, 0.5):.3f} s,"
+            f" an empty actor p50 {harness.percentile(empty, 0.5):.3f} s",
             flush=True,
         )
-        result |= await first_turns(http, await create_conversations(http, args.turn_samples, "first"), passivate)
-
+        first_ids = await create_conversations(http, args.turn_samples, "first")
+        result |= await first_turns(http, first_ids, directory.passivate)
         for count in (args.messages, SHORT):
-            cid = (await store.create_conversation.remote(f"{count} messages", None)).id
-            await seed(lambda c, m: store.append_messages.remote(c, m), cid, count)
-            await activate(cid)
-            await passivate(cid)
-            samples = []
-            for _ in range(args.repeat):
-                samples.append(await timed(partial(activate, cid)))
-                if await held(cid) != count:
-                    raise RuntimeError(f"re-activated conversation {cid} holds {await held(cid)} messages, not {count}")
-                await passivate(cid)
-            result[f"reactivation_{count}_s"] = harness.summary(samples)
-            print(f"[server] re-activation of {count} messages p50 {harness.percentile(samples, 0.5):.3f} s")
-
-        before = sum(p.uss_mb for p in server.memory())
-        ids = await create_conversations(http, args.max_active, "memory")
-        for model in ("sim-instant", "openai-fake"):
-            await turns(http, ids, model)
-            await asyncio.sleep(1.0)  # let freed memory settle
-            result[f"memory_after_{model}"] = memory_figures(server.memory(), before, len(ids))
-        filled = await directory.stats.remote()
+            samples = result[f"reactivation_{count}_s"] = await reactivations(directory, store, count, args.repeat)
+            print(f"[{mode.name}] re-activation of {count} messages p50 {samples['p50']:.3f} s", flush=True)
+        held = held_count(args.held, mode.solo)
+        result |= await sdk_memory(server, http, directory, min(args.memory_conversations, held))
+        result["held"] = await hold_on_server(
+            server, store, directory.activate, directory.held, held, args.held_messages
+        )
+        filled = await directory.stats()
         available = harness.host_state()["memory_available_mb"]
         await turns(http, await create_conversations(http, args.overflow, "overflow"), "sim-instant")
-        after = await directory.stats.remote()
-    result["capacity"] = {
-        "max_active": args.max_active,
+        after = await directory.stats()
+    result["capacity"] = capacity(filled, after, args.overflow, available, result["held"])
+    return result
+
+
+async def reactivations(directory: Directory, store: Any, count: int, repeat: int) -> dict[str, Any]:
+    """Re-activations of a passivated conversation of ``count`` messages, each checked to hold them all."""
+    cid = (await store.create_conversation.remote(f"{count} messages", None)).id
+    await seed(lambda c, m: store.append_messages.remote(c, m), cid, count)
+    await directory.activate(cid)
+    await directory.passivate(cid)
+    samples = []
+    for _ in range(repeat):
+        samples.append(await timed(partial(directory.activate, cid)))
+        held = await directory.held(cid)
+        if held != count:
+            raise RuntimeError(f"re-activated conversation {cid} holds {held} messages, not {count}")
+        await directory.passivate(cid)
+    return harness.summary(samples)
+
+
+async def sdk_memory(server: harness.Server, http: Any, directory: Directory, count: int) -> dict[str, Any]:
+    """``count`` conversations made active by a sim turn, then an openai turn: memory after each; then let go."""
+    found: dict[str, Any] = {}
+    before = sum(p.uss_mb for p in server.memory())
+    ids = await create_conversations(http, count, "memory")
+    for model in ("sim-instant", "openai-fake"):
+        await turns(http, ids, model)
+        await asyncio.sleep(1.0)  # let freed memory settle
+        found[f"memory_after_{model}"] = memory_figures(server.memory(), before, len(ids))
+    for cid in ids:
+        await directory.passivate(cid)
+    return found
+
+
+def capacity(
+    filled: dict[str, Any], after: dict[str, Any], overflow: int, available: int, held: dict[str, Any]
+) -> dict[str, Any]:
+    """The eviction check, and how many more conversations the memory still available would hold (at the held
+    step's growth per conversation)."""
+    per_conversation = held["growth_per_conversation_mb"] or 0.0  # what one more held conversation costs
+    return {
+        "max_active": filled["max_active"],
         "active_when_filled": filled["active"],
-        "overflow_activations": args.overflow,
+        "hosts_when_filled": len(filled.get("hosts", [])),
+        "overflow_activations": overflow,
         "active_after_overflow": after["active"],
         "evictions_by_overflow": after["evictions"] - filled["evictions"],
         "memory_available_mb_when_filled": available,
+        "uss_per_conversation_mb": per_conversation,
+        "more_conversations": int(available // per_conversation) if per_conversation > 0 else None,
     }
-    return result
 
 
 async def first_turns(http: Any, ids: list[str], passivate: Callable[[str], Awaitable[None]]) -> dict[str, Any]:
@@ -235,7 +288,7 @@ async def baseline_side(config_path: Path, workdir: Path, args: argparse.Namespa
                 await runtime.passivate(cid)
             result[f"reactivation_{count}_s"] = harness.summary(samples)
         before = process.memory_full_info().uss / 2**20
-        clients = [await runtime.client("memory") for _ in range(args.max_active)]
+        clients = [await runtime.client("memory") for _ in range(args.memory_conversations)]
         for model in ("sim-instant", "openai-fake"):
             for client in clients:
                 await _ok(client, model)
@@ -244,6 +297,9 @@ async def baseline_side(config_path: Path, workdir: Path, args: argparse.Namespa
                 "process_uss_mb": uss,
                 "uss_growth_per_conversation_mb": (uss - before) / len(clients),
             }
+        for client in clients:
+            await runtime.passivate(client.conversation_id)
+        result["held"] = await hold_in_process(runtime, args.held, args.held_messages)
     finally:
         await runtime.close()
     return result
@@ -255,147 +311,73 @@ async def _ok(client: LocalClient, model: str) -> None:
         raise RuntimeError(f"baseline turn with {model} failed: {answer.error}")
 
 
-# --- the report ----------------------------------------------------------------------------------
+# --- the run -------------------------------------------------------------------------------------
 
 
-def verdicts(server: dict[str, Any], args: argparse.Namespace) -> list[dict[str, Any]]:
-    uss = server["memory_after_openai-fake"]["uss_mb"]["p50"]
-    measured = [
-        ("cold activation p50 <= 0.5 s", server["cold_activation_s"]["p50"], TARGETS["cold_activation_p50_s"]),
-        (
-            f"re-activation of {args.messages} messages p50 <= 0.6 s",
-            server[f"reactivation_{args.messages}_s"]["p50"],
-            TARGETS["reactivation_p50_s"],
-        ),
-        ("USS per active conversation actor (p50, SDK loaded) <= 70 MB", uss, TARGETS["uss_per_actor_mb"]),
-    ]
-    return [
-        {"target": name, "measured": value, "pass": value is not None and value <= limit}
-        for name, value, limit in measured
-    ]
-
-
-def _ms(seconds: float | None) -> str:
-    return harness.fmt(None if seconds is None else seconds * 1000, 2)
-
-
-def markdown(report: dict[str, Any]) -> str:
-    s, b, p = report["server"], report["baseline"], report["parameters"]
-    rows = [
-        ("cold activation (`directory.activate`, empty conversation)", "cold_activation_s"),
-        ("an empty Ray actor, started and ready (Ray's own floor)", "empty_actor_s"),
-        ("first HTTP turn of a new conversation (activation included)", "first_turn_s"),
-        ("its second turn", "second_turn_s"),
-        (f"re-activation, {p['messages']:,} messages", f"reactivation_{p['messages']}_s"),
-        (f"re-activation, {SHORT} messages", f"reactivation_{SHORT}_s"),
-    ]
-    lines = [
-        "| what | server p50 / p95 ms | baseline p50 / p95 ms | ratio p50 | samples |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for label, key in rows:
-        if key not in s:  # a report from before the figure was taken
-            continue
-        sv, bv = s[key], b.get(key, {"p50": None, "p95": None})
-        lines.append(
-            f"| {label} | {harness.fmt(sv['p50'] * 1000)} / {harness.fmt(sv['p95'] * 1000)}"
-            f" | {_ms(bv['p50'])} / {_ms(bv['p95'])}"
-            f" | {harness.fmt(harness.ratio(sv['p50'], bv['p50']), 1, 'x')} | {sv['n']} |"
-        )
-    lines += [
-        "",
-        "| memory per active conversation | USS p50 / max MB | RSS p50 / max MB | server growth / conversation MB"
-        " | baseline growth / conversation MB | ratio |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for model in ("sim-instant", "openai-fake"):
-        m, bm = s[f"memory_after_{model}"], b[f"memory_after_{model}"]
-        growth, base = m["server_uss_growth_per_conversation_mb"], bm["uss_growth_per_conversation_mb"]
-        lines.append(
-            f"| after a `{model}` turn ({m['actors']} actors) | {harness.fmt(m['uss_mb']['p50'])} /"
-            f" {harness.fmt(m['uss_mb']['max'])} | {harness.fmt(m['rss_mb']['p50'])} /"
-            f" {harness.fmt(m['rss_mb']['max'])}"
-            f" | {harness.fmt(growth)} | {harness.fmt(base, 2)} | {harness.fmt(harness.ratio(growth, base), 0, 'x')} |"
-        )
-    cap = s["capacity"]
-    fit = report["fit_in_available_memory"]
-    lines += [
-        "",
-        f"Capacity: with `max_active` {cap['max_active']}, {cap['active_when_filled']} conversations were active once"
-        f" filled; {cap['overflow_activations']} more activations evicted {cap['evictions_by_overflow']} and left"
-        f" {cap['active_after_overflow']} active. At {harness.fmt(fit['uss_per_actor_mb'])} MB USS per actor, the"
-        f" {fit['available_mb']:,} MB then still available would hold about {fit['more_actors']:,} more.",
-        "",
-        "| target | server | verdict |",
-        "|---|---:|---|",
-    ]
-    for verdict in report["targets"]:
-        lines.append(
-            f"| {verdict['target']} | {harness.fmt(verdict['measured'], 3)} |"
-            f" {'pass' if verdict['pass'] else '**FAIL**'} |"
-        )
-    lines += [
-        "",
-        "Server: this process joined the server's Ray as a driver and timed `directory.activate` (actor start and"
-        " history load) and `directory.passivate` between samples; turns went through `POST /chat/message`. USS is"
-        " memory only that process holds (psutil). Baseline: plain `Conversation` objects in this process on a"
-        " `CheckpointStore` (LanceDB) in a temporary directory; its memory is this process's USS growth.",
-        harness.machine_line(report["machine"], report["host"]) + f" Run took {report['total_seconds']:.0f} s.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+async def run(args: argparse.Namespace, run_modes: tuple[modes.Mode, ...]) -> dict[str, Any]:
     started = time.perf_counter()
     machine, host = harness.machine_info(("ray", "lancedb", "openai")), harness.host_state()
-    sections = {"activation": {"max_active": args.max_active, "idle_timeout_s": 3600}}
+    sections = {mode.name: settings_sections(args, mode) for mode in run_modes}
     with tempfile.TemporaryDirectory(prefix="penguin-bench-activation-") as tmp:
         workdir = Path(tmp)
         with harness.FakeLLMProcess(workdir, words=20, first_token_delay_s=0, chunk_delay_s=0) as fake:
-            config = harness.server_config(catalog(fake.base_url), "sim-instant", **sections)
-            config_path = harness.write_config(workdir / "baseline" / "penguin.yaml", config)
+
+            def config_of(mode: modes.Mode) -> dict[str, Any]:
+                return harness.server_config(catalog(fake.base_url), "sim-instant", **sections[mode.name])
+
+            config_path = harness.write_config(workdir / "baseline" / "penguin.yaml", config_of(run_modes[0]))
             with harness.timed("baseline"):
                 base = await baseline_side(config_path, workdir / "baseline", args)
-            with harness.timed("server"), harness.Server(workdir / "server", config, {FAKE_KEY_ENV: FAKE_KEY}) as srv:
-                served = await server_side(srv, args)
-    uss = served["memory_after_openai-fake"]["uss_mb"]["p50"]
-    available = served["capacity"]["memory_available_mb_when_filled"]
-    report = {
+
+            async def serve(mode: modes.Mode, server: harness.Server) -> dict[str, Any]:
+                return await server_side(server, mode, args)
+
+            served = await modes.each(run_modes, workdir, config_of, serve, {FAKE_KEY_ENV: FAKE_KEY})
+    names = ("samples", "turn_samples", "repeat", "messages", "memory_conversations", "held", "held_messages")
+    report: dict[str, Any] = {
         "benchmark": "activation",
         "quick": args.quick,
         "machine": machine,
         "host": host,
-        "parameters": {
-            k: getattr(args, k) for k in ("samples", "turn_samples", "repeat", "messages", "max_active", "overflow")
-        }
-        | {"settings": sections},
-        "server": served,
-        "baseline": base,
-        "fit_in_available_memory": {
-            "uss_per_actor_mb": uss,
-            "available_mb": available,
-            "more_actors": int(available // uss) if uss else None,
+        "parameters": {k: getattr(args, k) for k in names}
+        | {
+            "overflow": args.overflow,
+            "modes": [mode.name for mode in run_modes],
+            "held_by_mode": {mode.name: held_count(args.held, mode.solo) for mode in run_modes},
+            "settings": sections.get(modes.HOSTED.name, sections[run_modes[0].name]),
+            "settings_by_mode": sections,
         },
+        **served,
+        "baseline": base,
+        "ratios": {key: ratios(figures, base) for key, figures in served.items()},
         "total_seconds": time.perf_counter() - started,
     }
-    report["targets"] = verdicts(served, args)
+    report["targets"] = verdicts(report)
     return report
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.activation", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke run: few samples, max_active 3")
+    parser.add_argument("--quick", action="store_true", help="a smoke run: few samples, 20 held conversations")
     parser.add_argument("--samples", type=int, help="cold activations timed (default 20; quick 3)")
     parser.add_argument("--turn-samples", type=int, help="new conversations whose first turn is timed (10; quick 2)")
     parser.add_argument("--repeat", type=int, help="re-activations timed per history length (10; quick 2)")
     parser.add_argument("--messages", type=int, default=1000, help="messages of the long conversation")
-    parser.add_argument("--max-active", type=int, help="activation.max_active; as many actors are measured (32; 3)")
+    parser.add_argument(
+        "--memory-conversations", type=int, help="conversations given a sim, then an openai SDK turn (32; quick 3)"
+    )
+    parser.add_argument("--held", type=int, help="conversations held at once (1000; quick 20; solo mode: at most 32)")
+    parser.add_argument("--held-messages", type=int, default=20, help="messages of each held conversation")
     parser.add_argument("--overflow", type=int, default=2, help="activations past max_active, each must evict one")
     parser.add_argument("--out", type=Path, help="results directory (default benchmarks/results, quick: .../quick)")
+    modes.add_option(parser)
     args = parser.parse_args(argv)
+    run_modes = modes.from_args(parser, args)
     harness.match_ray_niceness()
-    harness.fill_defaults(args, (("samples", 20, 3), ("turn_samples", 10, 2), ("repeat", 10, 2), ("max_active", 32, 3)))
-    report = asyncio.run(run(args))
+    defaults = (("samples", 20, 3), ("turn_samples", 10, 2), ("repeat", 10, 2), ("memory_conversations", 32, 3),
+                ("held", 1000, 20))  # fmt: skip
+    harness.fill_defaults(args, defaults)
+    report = asyncio.run(run(args, run_modes))
     harness.publish(args, "activation", "Activation benchmark", report, markdown(report))
     return 0
 

@@ -1,11 +1,11 @@
 """The baseline: the same conversations and models in this one process, with no Ray, no Serve and no HTTP.
 
-``LocalRuntime`` holds plain ``Conversation`` objects (the class each ``conv:<id>`` actor
-runs) with the same settings file as the server, the ``ModelRegistry`` called directly, and a
-store that is either in memory (``memory``, the default: what Ray, Serve and storage add
-together is the difference) or a real ``CheckpointStore`` on LanceDB in the run's temporary
-directory (``lance``: storage is then in the baseline too). Tools are offered to the model
-as the server offers them; the benchmark models never call one.
+``LocalRuntime`` holds plain ``Conversation`` objects (the class a conversation host runs for
+each conversation it holds) with the same settings file as the server, the ``ModelRegistry``
+called directly, and a store that is either in memory (``memory``, the default: what Ray,
+Serve and storage add together is the difference) or a real ``CheckpointStore`` on LanceDB in
+the run's temporary directory (``lance``: storage is then in the baseline too). Tools are
+offered to the model as the server offers them; the benchmark models never call one.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ class MemoryStore:
         if conversation_id not in self.records:
             raise NotFound(f"no conversation {conversation_id}")
         return self.records[conversation_id]
+
+    async def open_conversation(self, conversation_id: str) -> tuple[ConversationRecord, list[Message]]:
+        return await self.get_conversation(conversation_id), await self.load_messages(conversation_id)
 
     async def load_messages(self, conversation_id: str) -> list[Message]:
         return list(self.messages[conversation_id])

@@ -53,7 +53,7 @@ from penguin_actors.store.backend import StoreBackend
 from penguin_actors.store.checkpoints import CheckpointStore
 from penguin_actors.store.lance.backend import LanceBackend
 from penguin_actors.store.records import CheckpointRecord, ConversationRecord, LineageRecord, NoteRecord
-from penguin_actors.store.rows import MessageRange, MessageRow, TextHit, TextQuery
+from penguin_actors.store.rows import Embedding, MemoryItem, MessageRange, MessageRow, TextHit, TextQuery
 from penguin_actors.types import Message
 
 T = TypeVar("T")
@@ -173,6 +173,26 @@ class CountingBackend:
     async def delete_documents(self, kind: str, ids: Sequence[str]) -> int:
         self.calls["delete_documents"] += 1
         return await self.inner.delete_documents(kind, ids)
+
+    async def open_embeddings(self, model: str, dimensions: int) -> None:
+        await self.inner.open_embeddings(model, dimensions)
+
+    async def add_embeddings(self, embeddings: Sequence[Embedding]) -> None:
+        self._write("add_embeddings", len(embeddings))
+        await self.inner.add_embeddings(embeddings)
+
+    async def embedding_backlog(self, limit: int) -> tuple[list[MemoryItem], list[str]]:
+        return await self.inner.embedding_backlog(limit)
+
+    async def memory_texts(self, items: Sequence[MemoryItem]) -> list[MemoryItem]:
+        return await self.inner.memory_texts(items)
+
+    async def delete_embeddings(self, refs: Sequence[str]) -> int:
+        self.calls["delete_embeddings"] += 1
+        return await self.inner.delete_embeddings(refs)
+
+    async def search_vectors(self, vector: Sequence[float], query: TextQuery, min_similarity: float) -> list[TextHit]:
+        return await self.inner.search_vectors(vector, query, min_similarity)
 
 
 @dataclass

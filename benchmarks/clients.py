@@ -175,15 +175,17 @@ def http_client(base_url: str, connections: int) -> httpx.AsyncClient:
     return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=TURN_TIMEOUT_S)
 
 
+async def create_conversation(http: httpx.AsyncClient, title: str) -> str:
+    """A new conversation (``POST /api/v1/conversations/create``); its id."""
+    answer = await http.post("/api/v1/conversations/create", json={"title": title})
+    answer.raise_for_status()
+    return str(answer.json()["conversation_id"])
+
+
 async def create_conversations(http: httpx.AsyncClient, count: int, title: str) -> list[str]:
     """``count`` new conversations (through the API), created a few at a time."""
     ids: list[str] = []
     for start in range(0, count, 8):
         batch = range(start, min(count, start + 8))
-        answers = await asyncio.gather(
-            *(http.post("/api/v1/conversations/create", json={"title": f"{title} {i}"}) for i in batch)
-        )
-        for answer in answers:
-            answer.raise_for_status()
-            ids.append(answer.json()["conversation_id"])
+        ids += await asyncio.gather(*(create_conversation(http, f"{title} {i}") for i in batch))
     return ids

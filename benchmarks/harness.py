@@ -271,12 +271,17 @@ def _title(name: str, cmdline: list[str]) -> str:
     return name
 
 
+# The role of every process that holds conversations: a host (``host:<n>``) or, in solo mode, one's own actor.
+CONVERSATION_ROLE = "ConversationHostActor"
+_NAMED_HOSTS = ("host:", "conv:")  # the names the directory gives them: host:<n>, conv:<id>
+
+
 def process_group(title: str) -> str:
-    """A process's role for the memory tables: ``ray::conv:<id>:ConversationActor.wait`` → ``ConversationActor``."""
+    """A process's role: ``ray::host:3:ConversationHostActor.wait`` → ``ConversationHostActor``."""
     if not title.startswith("ray::"):
         return title
     role = title[5:]
-    if role.startswith("conv:"):  # a named conversation actor while it is created: conv:<id>:ConversationActor...
+    if role.startswith(_NAMED_HOSTS):  # a named host while it is created: host:<n>:ConversationHostActor...
         role = role.split(":", 2)[-1]
     return role.split(".", 1)[0] or title
 

@@ -1,262 +1,91 @@
-"""Load benchmark: concurrent streamed turns, HTTP turns and relay throughput, against an in-process baseline.
+"""Load benchmark: streamed, HTTP and cold turns and relay throughput, against an in-process baseline.
 
 Run from the repository root::
 
-    python -m benchmarks.load [--quick] [--scenarios ws-sim,relay] [--clients 1,8,32,64] [--out DIR]
+    python -m benchmarks.load [--quick] [--scenarios ws-sim,relay] [--clients 1,8,32,64] [--modes hosted,solo]
 
 It starts a fake LLM process (for the ``openai`` provider's real SDK path) and runs every
-scenario twice: first in this process with no Ray, no Serve and no HTTP (``baseline.py``),
-then against ``python -m serve_app serve`` started as a child with its own local Ray. Each
-client owns one conversation, created and warmed up (one turn with the scenario's model)
-before it is measured. A round is one turn per client, all sent at once; its wall time runs
-from the first send to the last turn's end. Scenarios:
+scenario first in this process with no Ray, no Serve and no HTTP (``baseline.py``), then
+against ``python -m serve_app serve`` started as a child with its own local Ray, once per
+mode (``modes.py``: ``hosted``, many conversations per Ray actor, and ``solo``, one each),
+one server after the other. Each client of a warm scenario owns one conversation, created
+and warmed up (one turn with the scenario's model) before it is measured. A round is one
+turn per client, all sent at once; its wall time runs from the first send to the last
+turn's end. Scenarios (``scenarios.py``):
 
 - ``ws-sim``, ``ws-openai``: streamed over ``WebSocket /api/v1/chat/stream``; time to first
   token (TTFT) and its overhead over the model's own first-token delay, wall against ideal.
 - ``http-sim``, ``http-instant``, ``http-1s``: ``POST /api/v1/chat/message``; latency, wall, turns/s.
 - ``relay``: streams from a fast model; tokens, frames and tokens per frame delivered per second.
+- ``http-cold``, ``ws-cold`` (``cold.py``): every turn goes to a conversation created just
+  before it; the first message alone, create and first message together, the round's wall.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from benchmarks import harness
+from benchmarks import harness, modes
 from benchmarks.baseline import LocalRuntime, StoreKind
-from benchmarks.clients import Client, HttpClient, TurnResult, WsClient, create_conversations, http_client
+from benchmarks.clients import Client, HttpClient, WsClient, create_conversations, http_client
+from benchmarks.cold import ColdClients, local_clients, run_cold_step, server_clients
 from benchmarks.load_report import TARGETS, evaluate, markdown, panels
 from benchmarks.profile import Profiler
 from benchmarks.profile import Target as ProfileTarget
-
-FAKE_KEY_ENV = "BENCH_FAKE_LLM_KEY"  # not PENGUIN_*: those are settings
-FAKE_KEY = "sk-bench-fake-llm"
-Transport = Literal["ws", "http"]
-
-
-@dataclass(frozen=True)
-class Shape:
-    """A model's pace: the first token after ``first_s``, then ``tokens`` in all at ``rate`` a second."""
-
-    first_s: float
-    rate: float
-    tokens: int
-
-    @property
-    def ideal_s(self) -> float:
-        """The model's own time for one turn: its last token is due then."""
-        return self.first_s + ((self.tokens - 1) / self.rate if self.rate else 0.0)
-
-    def sim(self, model_id: str) -> dict[str, Any]:
-        return {
-            "id": model_id,
-            "name": f"sim/{model_id}",
-            "provider": "sim",
-            "first_token_delay_s": self.first_s,
-            "tokens_per_s": self.rate,
-            "reply_tokens": self.tokens,
-            "max_tokens": max(4096, self.tokens),
-        }
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    transport: Transport
-    model: str
-    clients: tuple[int, ...]
-    rounds: int
-    what: str
-
-
-FULL_SHAPES = {
-    "sim-stream": Shape(0.2, 50, 100),
-    "openai-stream": Shape(0.2, 50, 100),  # the fake LLM: 100 one-word chunks, 20 ms apart
-    "sim-instant": Shape(0.0, 0, 50),
-    "sim-1s": Shape(0.2, 50, 41),
-    "sim-relay": Shape(0.0, 1000, 2000),
-}
-QUICK_SHAPES = FULL_SHAPES | {  # the same first-token delays and rates, shorter replies
-    "sim-stream": Shape(0.2, 50, 11),
-    "openai-stream": Shape(0.2, 50, 11),
-    "sim-1s": Shape(0.2, 50, 11),
-    "sim-relay": Shape(0.0, 1000, 300),
-}
-SCENARIOS = (
-    Scenario("ws-sim", "ws", "sim-stream", (1, 8, 32, 64), 5, "WebSocket, sim: 200 ms to first token, 50 tokens/s"),
-    Scenario("ws-openai", "ws", "openai-stream", (1, 8, 32, 64), 5, "WebSocket, openai SDK against the fake LLM"),
-    Scenario("http-sim", "http", "sim-stream", (1, 8, 32, 64), 5, "POST /chat/message, the same sim"),
-    Scenario("http-instant", "http", "sim-instant", (1, 8, 32), 30, "POST /chat/message, 50 tokens at once"),
-    Scenario("http-1s", "http", "sim-1s", (1, 8, 32, 64), 5, "POST /chat/message, ~1 s replies"),
-    Scenario("relay", "ws", "sim-relay", (32,), 3, "WebSocket, sim at 1,000 tokens/s per stream"),
+from benchmarks.scenarios import (
+    FAKE_KEY,
+    FAKE_KEY_ENV,
+    FULL_SHAPES,
+    QUICK_SHAPES,
+    SCENARIOS,
+    Scenario,
+    Shape,
+    Transport,
+    catalog,
+    quick_scenarios,
+    settings_sections,
+    within_solo,
 )
-QUICK_CLIENTS = (1, 4)
-QUICK_ROUNDS = {"http-instant": 5}
+from benchmarks.steps import Pool, ratios, run_step
 
 
-def quick_scenarios() -> tuple[Scenario, ...]:
-    return tuple(
-        replace(
-            s,
-            clients=(4,) if s.name == "relay" else QUICK_CLIENTS,
-            rounds=QUICK_ROUNDS.get(s.name, 1),
-        )
-        for s in SCENARIOS
-    )
-
-
-def catalog(shapes: dict[str, Shape], fake_base_url: str) -> list[dict[str, Any]]:
-    models = [shape.sim(model_id) for model_id, shape in shapes.items() if model_id.startswith("sim-")]
-    models.append(
-        {
-            "id": "openai-stream",
-            "name": "openai/fake-stream",
-            "provider": "openai",
-            "base_url": f"{fake_base_url}/v1",
-            "api_key_env": FAKE_KEY_ENV,
-        }
-    )
-    return models
-
-
-def settings_sections(max_clients: int) -> dict[str, dict[str, Any]]:
-    """What the benchmark changes from the defaults: room for every client, no per-client limits."""
-    return {
-        "activation": {"max_active": max(64, 2 * max_clients), "idle_timeout_s": 3600},
-        "limits": {"max_websockets_per_client": 0, "ws_messages_per_minute": 0, "requests_per_minute": 0},
-    }
-
-
-@dataclass
-class Pool:
-    """Clients by transport, each on its own conversation, created on first need; which are warm for which model."""
-
-    make: Callable[[Transport, int], Any]  # async: (transport, count) -> new clients
-    profile: tuple[ProfileTarget, Profiler] | None = None  # the step to sample with py-spy, and how
-    clients: dict[Transport, list[Client]] = field(default_factory=dict)
-    warm: set[tuple[Transport, str, str]] = field(default_factory=set)
-    warmup_errors: list[str] = field(default_factory=list)
-
-    async def take(self, transport: Transport, count: int, model: str) -> list[Client]:
-        have = self.clients.setdefault(transport, [])
-        if len(have) < count:
-            have += await self.make(transport, count - len(have))
-        chosen = have[:count]
-        cold = [c for c in chosen if (transport, c.conversation_id, model) not in self.warm]
-        results = await asyncio.gather(*(c.turn("warm up: hello", model) for c in cold))
-        for client, result in zip(cold, results, strict=True):
-            if result.error is None:
-                self.warm.add((transport, client.conversation_id, model))
-            else:
-                self.warmup_errors.append(result.error)
-        return chosen
-
-
-async def run_step(pool: Pool, scenario: Scenario, count: int, shape: Shape) -> dict[str, Any]:
-    clients = await pool.take(scenario.transport, count, scenario.model)
-    rounds: list[list[TurnResult]] = []
-    cpu_before, started = machine_cpu(), time.monotonic()
-    profiler = pool.profile[1] if pool.profile and pool.profile[0] == ProfileTarget(scenario.name, count) else None
-    if profiler is not None:
-        profiler.start(cpu_before)
-    for r in range(scenario.rounds):
-        texts = [f"load test {scenario.name}, client {i}, round {r}: how is it going?" for i in range(count)]
-        rounds.append(await asyncio.gather(*(c.turn(t, scenario.model) for c, t in zip(clients, texts, strict=True))))
-    elapsed = time.monotonic() - started
-    figures = step_figures(rounds, shape)
-    figures["cpu"] = cpu_figures(harness.cpu_by_role(cpu_before, machine_cpu()), elapsed, figures["turns"])
-    if profiler is not None:
-        figures["profile"] = profiler.stop()
-    return figures
-
-
-def machine_cpu() -> dict[int, tuple[str, float]]:
-    """CPU seconds so far of this process (the clients, the baseline) and its children (the server, the fake LLM)."""
-    return harness.tree_cpu(os.getpid())
-
-
-def cpu_figures(by_role: dict[str, float], elapsed_s: float, turns: int) -> dict[str, Any]:
-    """Where a step's CPU time went: seconds by process role, per turn, and the share of the machine used."""
-    total = sum(by_role.values())
-    return {
-        "seconds_by_role": {role: round(seconds, 3) for role, seconds in by_role.items()},
-        "total_s": round(total, 3),
-        "ms_per_turn": round(total / turns * 1000, 2) if turns else None,
-        "machine_share": round(total / elapsed_s / (os.cpu_count() or 1), 3) if elapsed_s else None,
-    }
-
-
-def step_figures(rounds: list[list[TurnResult]], shape: Shape) -> dict[str, Any]:
-    turns = [t for r in rounds for t in r]
-    ok = [t for t in turns if t.error is None]
-    walls = [max(t.done or t.sent for t in r) - min(t.sent for t in r) for r in rounds]
-    ttft = [t.ttft * 1000 for t in ok if t.ttft is not None]
-    latency = [t.latency * 1000 for t in ok if t.latency is not None]
-    per_round = [
-        (sum(t.tokens for t in r if t.error is None), sum(t.token_frames for t in r), w)
-        for r, w in zip(rounds, walls, strict=True)
-    ]
-    errors = [t.error for t in turns if t.error is not None]
-    token_frames = sum(t.token_frames for t in ok)
-    return {
-        "turns": len(turns),
-        "errors": len(errors),
-        "error_samples": sorted(set(errors))[:5],
-        "ttft_ms": harness.summary(ttft),
-        "ttft_overhead_ms": harness.summary([x - shape.first_s * 1000 for x in ttft]),
-        "latency_ms": harness.summary(latency),
-        "latency_overhead_ms": harness.summary([x - shape.ideal_s * 1000 for x in latency]),
-        "wall_s": harness.summary(walls),
-        "wall_over_ideal": harness.summary([w / shape.ideal_s for w in walls]) if shape.ideal_s else None,
-        "turns_per_s": len(ok) / sum(walls) if sum(walls) else None,
-        "tokens_per_s": harness.summary([tokens / w for tokens, _, w in per_round if w]),
-        "frames_per_s": harness.summary([frames / w for _, frames, w in per_round if w]),
-        "tokens_per_frame": sum(t.tokens for t in ok) / token_frames if token_frames else None,
-    }
-
-
-RATIO_KEYS = (
-    ("ttft_ms", "p50"), ("ttft_ms", "p99"), ("ttft_overhead_ms", "p50"), ("ttft_overhead_ms", "p99"),
-    ("latency_ms", "p50"), ("latency_ms", "p99"), ("latency_overhead_ms", "p50"), ("wall_s", "p50"),
-    ("wall_over_ideal", "p50"), ("tokens_per_s", "p50"), ("frames_per_s", "p50"),
-)  # fmt: skip
-
-
-def ratios(server: dict[str, Any], base: dict[str, Any]) -> dict[str, float | None]:
-    found: dict[str, float | None] = {}
-    for key, stat in RATIO_KEYS:
-        value, reference = (server.get(key) or {}).get(stat), (base.get(key) or {}).get(stat)
-        found[f"{key}.{stat}"] = harness.ratio(value, reference)
-    found["turns_per_s"] = harness.ratio(server["turns_per_s"], base["turns_per_s"])
-    found["tokens_per_frame"] = harness.ratio(server["tokens_per_frame"], base["tokens_per_frame"])
-    return found
-
-
-async def run_side(pool: Pool, scenarios: Sequence[Scenario], shapes: dict[str, Shape], side: str) -> dict[str, Any]:
+async def run_side(
+    pool: Pool, cold: ColdClients, scenarios: Sequence[Scenario], shapes: dict[str, Shape], side: str
+) -> dict[str, Any]:
     results: dict[str, Any] = {}
     for scenario in scenarios:
         for count in scenario.clients:
             started = time.monotonic()
-            figures = await run_step(pool, scenario, count, shapes[scenario.model])
+            shape = shapes[scenario.model]
+            if scenario.cold:
+                figures = await run_cold_step(cold, pool.profile, scenario, count, shape)
+            else:
+                figures = await run_step(pool, scenario, count, shape)
             results.setdefault(scenario.name, {})[str(count)] = figures
-            overhead = figures["ttft_overhead_ms"]["p50"] if scenario.transport == "ws" else None
-            print(
-                f"[{side}] {scenario.name} N={count}: {figures['turns']} turns, {figures['errors']} errors,"
-                f" latency p50 {harness.fmt(figures['latency_ms']['p50'])} ms,"
-                f" TTFT overhead p50 {harness.fmt(overhead)} ms,"
-                f" wall/ideal {harness.fmt((figures['wall_over_ideal'] or {}).get('p50'), 2)}"
-                f" ({time.monotonic() - started:.1f} s)",
-                flush=True,
-            )
+            elapsed = time.monotonic() - started
+            print(f"[{side}] {scenario.name} N={count}: {progress(scenario, figures)} ({elapsed:.1f} s)", flush=True)
     return results
+
+
+def progress(scenario: Scenario, figures: dict[str, Any]) -> str:
+    """One line on a step's outcome, as it ends."""
+    overhead = figures["ttft_overhead_ms"]["p50"] if scenario.transport == "ws" else None
+    line = (
+        f"{figures['turns']} turns, {figures['errors']} errors, latency p50 {harness.fmt(figures['latency_ms']['p50'])}"
+        f" ms, TTFT overhead p50 {harness.fmt(overhead)} ms"
+    )
+    if scenario.cold:
+        together, wall = figures["create_first_ms"]["p50"], figures["wall_s"]["p50"]
+        return line + f", create + first p50 {harness.fmt(together)} ms, round wall p50 {harness.fmt(wall, 3)} s"
+    return line + f", wall/ideal {harness.fmt((figures['wall_over_ideal'] or {}).get('p50'), 2)}"
 
 
 async def baseline_side(
@@ -270,17 +99,20 @@ async def baseline_side(
 
     pool = Pool(make)
     try:
-        return await run_side(pool, scenarios, shapes, "baseline"), pool.warmup_errors
+        return await run_side(pool, local_clients(runtime), scenarios, shapes, "baseline"), pool.warmup_errors
     finally:
         await runtime.close()
 
 
 async def server_side(
     server: harness.Server,
+    mode: modes.Mode,
     scenarios: Sequence[Scenario],
     shapes: dict[str, Shape],
     profile: tuple[ProfileTarget, Profiler] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
+    if mode.solo:
+        scenarios = within_solo(scenarios)
     most = max(n for s in scenarios for n in s.clients)
     async with http_client(server.base_url, most + 8) as http:
         conversations: list[str] = []
@@ -298,47 +130,75 @@ async def server_side(
 
         pool = Pool(make, profile)
         try:
-            return await run_side(pool, scenarios, shapes, "server"), pool.warmup_errors
+            cold = server_clients(http, server.ws_url)
+            return await run_side(pool, cold, scenarios, shapes, mode.name), pool.warmup_errors
         finally:
             for client in pool.clients.get("ws", []):
                 assert isinstance(client, WsClient)
                 await client.close()
 
 
-async def run(args: argparse.Namespace, scenarios: Sequence[Scenario]) -> dict[str, Any]:
-    started = time.perf_counter()
-    shapes = QUICK_SHAPES if args.quick else FULL_SHAPES
-    fake_shape = shapes["openai-stream"]
-    machine, host = harness.machine_info(("ray", "openai", "websockets", "httpx")), harness.host_state()
-    most = max(n for s in scenarios for n in s.clients)
-    sections = settings_sections(most)
-    with tempfile.TemporaryDirectory(prefix="penguin-bench-load-") as tmp:
-        workdir = Path(tmp)
-        fake = harness.FakeLLMProcess(
-            workdir, words=fake_shape.tokens, first_token_delay_s=fake_shape.first_s, chunk_delay_s=1 / fake_shape.rate
-        )
-        with fake:
-            config = harness.server_config(catalog(shapes, fake.base_url), "sim-stream", **sections)
-            with harness.timed("baseline"):
-                base, base_warmup = await baseline_side(
-                    workdir / "baseline", config, scenarios, shapes, args.baseline_store
-                )
-            with harness.timed("server"), harness.Server(workdir / "server", config, {FAKE_KEY_ENV: FAKE_KEY}) as srv:
-                served, served_warmup = await server_side(srv, scenarios, shapes, profile_of(args))
+def combine(
+    scenarios: Sequence[Scenario], shapes: dict[str, Shape], base: dict[str, Any], served: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    """Each scenario's steps: the baseline, each mode's figures under its key, and their ratios to the baseline
+    (``ratio`` for hosted, as before modes; ``solo_ratio``)."""
     results: dict[str, Any] = {}
     for scenario in scenarios:
         steps = {}
         for n in map(str, scenario.clients):
-            s, b = served[scenario.name][n], base[scenario.name][n]
-            steps[n] = {"server": s, "baseline": b, "ratio": ratios(s, b)}
+            b = base[scenario.name][n]
+            step: dict[str, Any] = {"baseline": b}
+            for key, figures in served.items():
+                s = figures.get(scenario.name, {}).get(n)
+                if s is None:  # a step this mode does not run (solo: past SOLO_MAX_CLIENTS)
+                    continue
+                step[key] = s
+                step["ratio" if key == modes.HOSTED.key else f"{key}_ratio"] = ratios(s, b)
+            steps[n] = step
         results[scenario.name] = {
             "transport": scenario.transport,
             "model": scenario.model,
             "shape": vars(shapes[scenario.model]) | {"ideal_s": shapes[scenario.model].ideal_s},
             "rounds": scenario.rounds,
             "what": scenario.what,
+            "cold": scenario.cold,
             "steps": steps,
         }
+    return results
+
+
+async def run(
+    args: argparse.Namespace, scenarios: tuple[Scenario, ...], run_modes: Sequence[modes.Mode]
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    shapes = QUICK_SHAPES if args.quick else FULL_SHAPES
+    fake_shape = shapes["openai-stream"]
+    machine, host = harness.machine_info(("ray", "openai", "websockets", "httpx")), harness.host_state()
+    sections = {mode.name: settings_sections(scenarios, mode) for mode in run_modes}
+    warmups: dict[str, list[str]] = {}
+    with tempfile.TemporaryDirectory(prefix="penguin-bench-load-") as tmp:
+        workdir = Path(tmp)
+        fake = harness.FakeLLMProcess(
+            workdir, words=fake_shape.tokens, first_token_delay_s=fake_shape.first_s, chunk_delay_s=1 / fake_shape.rate
+        )
+        with fake:
+            models = catalog(shapes, fake.base_url)
+
+            def config_of(mode: modes.Mode) -> dict[str, Any]:
+                return harness.server_config(models, "sim-stream", **sections[mode.name])
+
+            with harness.timed("baseline"):
+                base, warmups["baseline"] = await baseline_side(
+                    workdir / "baseline", config_of(run_modes[0]), scenarios, shapes, args.baseline_store
+                )
+
+            async def serve(mode: modes.Mode, server: harness.Server) -> dict[str, Any]:
+                figures, warmups[mode.key] = await server_side(server, mode, scenarios, shapes, profile_of(args, mode))
+                return figures
+
+            served = await modes.each(run_modes, workdir, config_of, serve, {FAKE_KEY_ENV: FAKE_KEY})
+    first = sections[run_modes[0].name]
     report = {
         "benchmark": "load",
         "quick": args.quick,
@@ -346,27 +206,30 @@ async def run(args: argparse.Namespace, scenarios: Sequence[Scenario]) -> dict[s
         "host": host,
         "parameters": {
             "scenarios": [s.name for s in scenarios],
+            "modes": [mode.name for mode in run_modes],
             "baseline_store": args.baseline_store,
-            "settings": sections,
-            "dropped_settings": harness.dropped_keys(**sections),
+            "settings": sections.get(modes.HOSTED.name, first),
+            "settings_by_mode": sections,
+            "dropped_settings": harness.dropped_keys(**first),
             "fake_llm": {
                 "words": fake_shape.tokens,
                 "first_token_delay_s": fake_shape.first_s,
                 "chunk_delay_s": 1 / fake_shape.rate,
             },
         },
-        "results": results,
-        "warmup_errors": {"server": served_warmup, "baseline": base_warmup},
+        "results": combine(scenarios, shapes, base, served),
+        "warmup_errors": warmups,
         "total_seconds": time.perf_counter() - started,
     }
     report["targets"] = evaluate(report, TARGETS)
     return report
 
 
-def profile_of(args: argparse.Namespace) -> tuple[ProfileTarget, Profiler] | None:
+def profile_of(args: argparse.Namespace, mode: modes.Mode) -> tuple[ProfileTarget, Profiler] | None:
+    """The step to sample with py-spy, into ``profile/<mode>/`` beside the results."""
     if not args.profile:
         return None
-    out = harness.results_dir(args.out, args.quick) / "profile"
+    out = harness.results_dir(args.out, args.quick) / "profile" / mode.name
     return ProfileTarget.parse(args.profile), Profiler(out)
 
 
@@ -388,7 +251,9 @@ def main(argv: list[str] | None = None) -> int:
         metavar="SCENARIO:N",
         help="sample the server's processes with py-spy during that step, e.g. ws-sim:64 (pip install py-spy)",
     )
+    modes.add_option(parser)
     args = parser.parse_args(argv)
+    run_modes = modes.from_args(parser, args)
     if args.profile:
         try:
             ProfileTarget.parse(args.profile)
@@ -409,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
         scenarios = tuple(s if s.name == "relay" else replace(s, clients=levels) for s in scenarios)
     if args.rounds:
         scenarios = tuple(replace(s, rounds=args.rounds) for s in scenarios)
-    report = asyncio.run(run(args, scenarios))
+    report = asyncio.run(run(args, scenarios, run_modes))
     chart = ("Penguin Actors: latency against concurrency", panels(report))
     harness.publish(args, "load", "Load benchmark", report, markdown(report), chart)
     return 0

@@ -2,9 +2,9 @@
 
 ``python -m benchmarks.load --profile ws-sim:64`` samples, while that step's measured rounds
 run, one process of each role that matters on a turn's path: the Serve proxy, the ingress
-replica, the checkpoint store and one conversation actor (they all run the same code). Each
-profile is py-spy's ``raw`` output (collapsed stacks, one line per stack with its sample
-count) in ``<out>/profile/``; the report gives, per process, the functions that were on CPU
+replica, the checkpoint store and one conversation host (in solo mode, one conversation's
+actor). Each profile is py-spy's ``raw`` output (collapsed stacks, one line per stack with its
+sample count) in ``<out>/profile/<mode>/``; the report gives, per process, the functions on CPU
 most often (self) and the calls that held most samples (inclusive). py-spy reads Python
 frames without pausing the process; time in C or C++ shows on the Python frame that called
 it, and the threads of Ray's core worker that never run Python are not sampled, so compare
@@ -26,7 +26,7 @@ from typing import Any
 
 from benchmarks import harness
 
-ROLES = ("ProxyActor", "ServeReplica", "CheckpointStore", "ConversationActor")
+ROLES = ("ProxyActor", "ServeReplica", "CheckpointStore", harness.CONVERSATION_ROLE)
 TOP = 12
 
 
@@ -142,7 +142,7 @@ def markdown(profiles: Mapping[str, Any], target: Target) -> list[str]:
     lines = [
         f"## Profile: {target.scenario} N={target.clients}",
         "",
-        "py-spy samples of one process per role during the step's measured rounds (files in `profile/`):"
+        "py-spy samples of one process per role during the step's measured rounds (files in `profile/<mode>/`):"
         " the functions most often on CPU (self), and the calls most often on the stack (inclusive). The samplers"
         " take CPU too (`py-spy` in the CPU table): a profiled step's timings are not measurements.",
         "",

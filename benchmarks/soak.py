@@ -1,18 +1,20 @@
-"""Soak benchmark: many conversations through a bounded set of actors; memory stays flat, nothing is lost.
+"""Soak benchmark: many conversations through a bounded set of them active; memory stays flat, nothing is lost.
 
 Run from the repository root::
 
-    python -m benchmarks.soak [--quick] [--conversations 500] [--turns 4] [--max-active 32] [--out DIR]
+    python -m benchmarks.soak [--quick] [--conversations 500] [--turns 4] [--max-active 32] [--modes hosted,solo]
 
 Against ``python -m serve_app serve`` (a child with its own local Ray, ``activation.max_active``
-= ``--max-active``): ``--concurrency`` HTTP clients take conversations in turn and run each
-one's ``--turns`` turns (``POST /chat/message``, a short sim reply), so every conversation is
-activated once and all but ``max_active`` of them are evicted again. Meanwhile the unique
-(USS) and resident (RSS) memory of the server and every process of its Ray is sampled, with
-the directory's count of active conversations. At the end every conversation is read back
-(``GET /conversations/{id}``): each must hold its user messages and the replies the client
-was given, in order. The memory slope is fitted after a warm-up (the first conversations,
-while the actors fill up to ``max_active`` and the first evictions happen).
+= ``--max-active``), once per mode (``modes.py``: ``hosted``, conversations many per host
+process, and ``solo``, a Ray actor each), one server after the other: ``--concurrency`` HTTP
+clients take conversations in turn and run each one's ``--turns`` turns (``POST /chat/message``,
+a short sim reply), so every conversation is activated once and all but ``max_active`` of them
+are evicted again. Meanwhile the unique (USS) and resident (RSS) memory of the server and every
+process of its Ray is sampled, with the directory's count of active conversations. At the end
+every conversation is read back (``GET /conversations/{id}``): each must hold its user messages
+and the replies the client was given, in order. The memory slope is fitted after a warm-up (the
+first conversations, while the active ones fill up to ``max_active`` and the first evictions
+happen); the target is a fitted growth after warm-up of at most 50 MB (``soak_report.py``).
 
 The baseline runs the same conversations in this process on plain ``Conversation`` objects
 and a ``CheckpointStore`` on LanceDB (activated, turns, passivated), sampling this process.
@@ -33,9 +35,10 @@ from typing import Any
 
 import httpx
 
-from benchmarks import harness
+from benchmarks import harness, modes
 from benchmarks.baseline import LocalClient, LocalRuntime, StoreKind
 from benchmarks.clients import Client, HttpClient, TurnResult, create_conversations, http_client
+from benchmarks.soak_report import FLAT_FRACTION, markdown, panels, verdicts
 
 MODEL: dict[str, Any] = {
     "id": "sim-soak",
@@ -45,7 +48,6 @@ MODEL: dict[str, Any] = {
     "tokens_per_s": 200,
     "reply_tokens": 20,
 }
-FLAT_FRACTION = 0.05  # flat: the fitted growth after warm-up is under 5 % of the mean
 
 
 @dataclass
@@ -108,17 +110,22 @@ async def sample_every(soak: Soak, interval_s: float, measure: Callable[[], Awai
 
 
 def memory_trend(samples: list[dict[str, Any]], warmup: int, key: str = "uss_mb") -> dict[str, Any]:
+    """The memory after warm-up: mean, range, least-squares slopes (per conversation, turn and minute) and the
+    fitted growth over the conversations done after warm-up."""
     kept = [s for s in samples if s["conversations"] >= warmup]
     xs, ys, ts = [s["conversations"] for s in kept], [s[key] for s in kept], [s["t_s"] for s in kept]
-    per_conversation, per_second = harness.slope(xs, ys), harness.slope(ts, ys)
+    turns = [s["turns"] for s in kept]
+    per_conversation, per_second, per_turn = harness.slope(xs, ys), harness.slope(ts, ys), harness.slope(turns, ys)
     mean = sum(ys) / len(ys) if ys else None
     growth = per_conversation * (xs[-1] - xs[0]) if per_conversation is not None else None
     return {
         "samples_after_warmup": len(kept),
+        "turns_after_warmup": turns[-1] - turns[0] if turns else None,
         "mean_mb": mean,
         "min_mb": min(ys) if ys else None,
         "max_mb": max(ys) if ys else None,
         "slope_mb_per_100_conversations": None if per_conversation is None else per_conversation * 100,
+        "slope_mb_per_1000_turns": None if per_turn is None else per_turn * 1000,
         "slope_mb_per_minute": None if per_second is None else per_second * 60,
         "fitted_growth_mb": growth,
         "flat": None if growth is None or mean is None else abs(growth) <= FLAT_FRACTION * mean,
@@ -188,13 +195,24 @@ async def server_side(server: harness.Server, args: argparse.Namespace, warmup: 
         soak.samples.append(
             {"t_s": elapsed, "conversations": soak.conversations_done, "turns": soak.turns_done} | await measure()
         )
-        stored = {cid: await read_back(http, cid) for cid in ids}
-    return outcome(soak, stored, warmup, elapsed)
+        read_errors: list[str] = []
+        stored = {cid: await read_back(http, cid, read_errors) for cid in ids}
+    return outcome(soak, stored, warmup, elapsed) | {
+        "read_back_errors": len(read_errors),
+        "read_back_error_samples": sorted(set(read_errors))[:5],
+    }
 
 
-async def read_back(http: httpx.AsyncClient, cid: str) -> list[tuple[str, str]]:
-    answer = await http.get(f"/api/v1/conversations/{cid}")
-    answer.raise_for_status()
+async def read_back(http: httpx.AsyncClient, cid: str, errors: list[str]) -> list[tuple[str, str]]:
+    """The conversation's (text, reply) pairs as stored; none, and the reason in ``errors``, if it cannot be read."""
+    try:
+        answer = await http.get(f"/api/v1/conversations/{cid}")
+    except httpx.HTTPError as exc:
+        errors.append(f"GET /conversations/{{id}}: {type(exc).__name__}: {exc}")
+        return []
+    if answer.status_code != 200:
+        errors.append(f"GET /conversations/{{id}}: HTTP {answer.status_code}: {answer.text[:200]}")
+        return []
     return pairs([(m["role"], m["content"]) for m in answer.json()["messages"]])
 
 
@@ -249,103 +267,50 @@ async def baseline_side(config_path: Path, workdir: Path, args: argparse.Namespa
     return outcome(soak, stored, warmup, elapsed)
 
 
-# --- the report ----------------------------------------------------------------------------------
-
-
-def markdown(report: dict[str, Any]) -> str:
-    s, b, p = report["server"], report["baseline"], report["parameters"]
-    lines = [
-        "| | server | baseline | ratio |",
-        "|---|---:|---:|---:|",
-        f"| conversations done, of {p['turns']} turns | {s['conversations_done']} | {b['conversations_done']} | |",
-        f"| errors | {s['errors']} | {b['errors']} | |",
-        f"| conversations not stored as said | {s['conversations_not_stored_as_said']}"
-        f" | {b['conversations_not_stored_as_said']} | |",
-        f"| elapsed s | {harness.fmt(s['elapsed_s'])} | {harness.fmt(b['elapsed_s'])}"
-        f" | {harness.fmt(harness.ratio(s['elapsed_s'], b['elapsed_s']), 2, 'x')} |",
-        f"| turns/s | {harness.fmt(s['turns_per_s'])} | {harness.fmt(b['turns_per_s'])}"
-        f" | {harness.fmt(harness.ratio(s['turns_per_s'], b['turns_per_s']), 3, 'x')} |",
-    ]
-    for label, key in (
-        ("USS mean after warm-up, MB", "mean_mb"),
-        ("USS slope, MB / 100 conversations", "slope_mb_per_100_conversations"),
-        ("USS slope, MB / minute", "slope_mb_per_minute"),
-        ("USS fitted growth after warm-up, MB", "fitted_growth_mb"),
-    ):
-        sv, bv = s["memory"][key], b["memory"][key]
-        lines.append(
-            f"| {label} | {harness.fmt(sv)} | {harness.fmt(bv, 2)} | {harness.fmt(harness.ratio(sv, bv), 1, 'x')} |"
-        )
-    lines.append(f"| flat (growth < {FLAT_FRACTION:.0%} of mean) | {s['memory']['flat']} | {b['memory']['flat']} | |")
-    lines.append(
-        f"| most active conversations seen | {s['max_active_seen']} (max_active {p['max_active']})"
-        f" | {b['max_active_seen']} | |"
-    )
-    lines += [
-        "",
-        "Server memory by process role, after warm-up (USS):",
-        "",
-        "| role | mean MB | min MB | max MB | slope MB / 100 conversations |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for group, trend in sorted(s["memory_by_group"].items(), key=lambda kv: -(kv[1]["mean_mb"] or 0)):
-        lines.append(
-            f"| {group} | {harness.fmt(trend['mean_mb'])} | {harness.fmt(trend['min_mb'])}"
-            f" | {harness.fmt(trend['max_mb'])} | {harness.fmt(trend['slope_mb_per_100_conversations'], 2)} |"
-        )
-    lines += [
-        "",
-        f"{p['conversations']} conversations of {p['turns']} turns, {p['concurrency']} clients at a time, model"
-        f" `{MODEL['id']}` ({MODEL['reply_tokens']} tokens, first after {MODEL['first_token_delay_s']} s, then"
-        f" {MODEL['tokens_per_s']}/s). Memory: USS summed over the server process and every process of its Ray,"
-        f" sampled every {p['sample_interval']} s; slopes are least-squares fits over the samples taken after the"
-        f" first {p['warmup_conversations']} conversations were done. Baseline: the same in this process on plain"
-        f" `Conversation` objects with the `{p['baseline_store']}` store, this process's USS.",
-        harness.machine_line(report["machine"], report["host"]) + f" Run took {report['total_seconds']:.0f} s.",
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def panels(report: dict[str, Any]) -> list[dict[str, Any]]:
-    found = []
-    for side in ("server", "baseline"):
-        samples = report[side]["samples"]
-        xs = [s["conversations"] for s in samples]
-        series = [
-            {"label": f"{key[:3].upper()}", "x": xs, "y": [s[key] for s in samples], "style": ".-"}
-            for key in ("uss_mb", "rss_mb")
-        ]
-        found.append({"title": f"{side} memory", "xlabel": "conversations done", "ylabel": "MB", "series": series})
-    return found
-
-
-async def run(args: argparse.Namespace) -> dict[str, Any]:
+async def run(args: argparse.Namespace, run_modes: tuple[modes.Mode, ...]) -> dict[str, Any]:
     started = time.perf_counter()
     machine, host = harness.machine_info(("ray", "lancedb")), harness.host_state()
-    sections = {"activation": {"max_active": args.max_active, "idle_timeout_s": 3600}}
+    sections = {
+        mode.name: {"activation": modes.activation(mode, args.max_active, idle_timeout_s=3600)} for mode in run_modes
+    }
     warmup = min(max(2 * args.max_active, args.conversations // 5), args.conversations // 2)
     with tempfile.TemporaryDirectory(prefix="penguin-bench-soak-") as tmp:
         workdir = Path(tmp)
-        config = harness.server_config([MODEL], MODEL["id"], **sections)
-        config_path = harness.write_config(workdir / "baseline" / "penguin.yaml", config)
+
+        def config_of(mode: modes.Mode) -> dict[str, Any]:
+            return harness.server_config([MODEL], MODEL["id"], **sections[mode.name])
+
+        config_path = harness.write_config(workdir / "baseline" / "penguin.yaml", config_of(run_modes[0]))
         with harness.timed("baseline"):
             base = await baseline_side(config_path, workdir / "baseline", args, warmup)
-        with harness.timed("server"), harness.Server(workdir / "server", config) as server:
-            served = await server_side(server, args, warmup)
+
+        async def serve(mode: modes.Mode, server: harness.Server) -> dict[str, Any]:
+            return await server_side(server, args, warmup)
+
+        served = await modes.each(run_modes, workdir, config_of, serve)
     parameters = {
         k: getattr(args, k)
         for k in ("conversations", "turns", "max_active", "concurrency", "sample_interval", "baseline_store")
     }
-    return {
+    report: dict[str, Any] = {
         "benchmark": "soak",
         "quick": args.quick,
         "machine": machine,
         "host": host,
-        "parameters": parameters | {"warmup_conversations": warmup, "model": MODEL, "settings": sections},
-        "server": served,
+        "parameters": parameters
+        | {
+            "warmup_conversations": warmup,
+            "model": MODEL,
+            "modes": [mode.name for mode in run_modes],
+            "settings": sections.get(modes.HOSTED.name, sections[run_modes[0].name]),
+            "settings_by_mode": sections,
+        },
+        **served,
         "baseline": base,
         "total_seconds": time.perf_counter() - started,
     }
+    report["targets"] = verdicts(report)
+    return report
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -358,12 +323,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sample-interval", type=float, help="seconds between memory samples (5; quick 1)")
     parser.add_argument("--baseline-store", choices=["memory", "lance"], default="lance", help="the baseline's store")
     parser.add_argument("--out", type=Path, help="results directory (default benchmarks/results, quick: .../quick)")
+    modes.add_option(parser)
     args = parser.parse_args(argv)
+    run_modes = modes.from_args(parser, args)
     harness.match_ray_niceness()
     defaults = (("conversations", 500, 16), ("turns", 4, 2), ("max_active", 32, 4), ("concurrency", 16, 4),
                 ("sample_interval", 5.0, 1.0))  # fmt: skip
     harness.fill_defaults(args, defaults)
-    report = asyncio.run(run(args))
+    report = asyncio.run(run(args, run_modes))
     chart = ("Penguin Actors soak: memory against conversations done", panels(report))
     harness.publish(args, "soak", "Soak benchmark", report, markdown(report), chart)
     return 0

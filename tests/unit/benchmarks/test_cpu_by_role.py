@@ -4,27 +4,48 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from benchmarks import harness
-from benchmarks.load import cpu_figures
+from benchmarks.steps import cpu_figures
 
 
 def test_cpu_is_summed_by_role_and_a_new_process_counts_from_zero() -> None:
-    before = {1: ("ray::conv:a:ConversationActor.events", 2.0), 2: ("ray::ProxyActor", 5.0), 9: ("raylet", 1.0)}
+    before = {
+        1: ("ray::host:1:ConversationHostActor.events", 2.0),
+        2: ("ray::ProxyActor", 5.0),
+        9: ("raylet", 1.0),
+    }
     after = {
-        1: ("ray::ConversationActor.events", 2.5),
+        1: ("ray::ConversationHostActor.events", 2.5),
         2: ("ray::ProxyActor", 5.25),
-        3: ("ray::ConversationActor.start_turn", 0.75),  # started during the step
+        3: ("ray::conv:c1:ConversationHostActor.start_turn", 0.75),  # a solo host, started during the step
         # 9 ended during the step: not counted
     }
 
     roles = harness.cpu_by_role(before, after)
 
-    assert roles == {"ConversationActor": 1.25, "ProxyActor": 0.25}
-    assert list(roles) == ["ConversationActor", "ProxyActor"]  # most first
+    assert roles == {"ConversationHostActor": 1.25, "ProxyActor": 0.25}
+    assert list(roles) == ["ConversationHostActor", "ProxyActor"]  # most first
+
+
+@pytest.mark.parametrize(
+    ("title", "role"),
+    [
+        ("ray::host:12:ConversationHostActor.wait", "ConversationHostActor"),
+        ("ray::conv:conv_ab12:ConversationHostActor.__init__", "ConversationHostActor"),
+        ("ray::ConversationHostActor", "ConversationHostActor"),
+        ("ray::CheckpointStore.append_messages", "CheckpointStore"),
+        ("python -m serve_app", "python -m serve_app"),
+    ],
+)
+def test_every_conversation_process_is_one_role_whatever_its_name(title: str, role: str) -> None:
+    assert harness.process_group(title) == role
+    assert harness.CONVERSATION_ROLE == "ConversationHostActor"
 
 
 def test_cpu_figures_per_turn_and_share_of_the_machine() -> None:
-    figures = cpu_figures({"ConversationActor": 1.5, "ProxyActor": 0.5}, elapsed_s=2.0, turns=10)
+    figures = cpu_figures({"ConversationHostActor": 1.5, "ProxyActor": 0.5}, elapsed_s=2.0, turns=10)
 
     assert figures["total_s"] == 2.0
     assert figures["ms_per_turn"] == 200.0
