@@ -47,6 +47,7 @@ class JournalApplier:
         self._flush_s = flush_s
         self._applied = applied
         self._unflushed: list[JournalEntry] = []
+        self._applying: list[JournalEntry] = []  # being written to the backend now
         self._lock = asyncio.Lock()
         self.flusher: asyncio.Task[None] | None = None
 
@@ -67,6 +68,7 @@ class JournalApplier:
             if not self._unflushed:
                 return
             entries, self._unflushed = self._unflushed, []
+            self._applying = entries
             sealed = self.journal.seal()
             entry = merge(entries)
             try:
@@ -74,8 +76,14 @@ class JournalApplier:
             except BaseException:
                 self._unflushed[:0] = entries  # applied with the next batch; their files stay until then
                 raise
+            finally:
+                self._applying = []
             self.journal.drop(sealed)
             self._applied(entry)
+
+    def pending(self) -> list[JournalEntry]:
+        """The journaled commits the backend may not hold yet: those being applied, then those waiting."""
+        return [*self._applying, *self._unflushed]
 
     async def _apply_later(self) -> None:
         delay = self._flush_s

@@ -158,7 +158,7 @@ class CheckpointStore(ConversationLog):
             now = self._clock()
             conversation_id = self._state.new_conversation_id()
             lineage = self._state.new_lineage(conversation_id, now, at=target)
-            title = name or (f"Branch of {source.title}" if source else f"Branch of checkpoint {target.id}")
+            title = name or (f"Branch of {source.display_title}" if source else f"Branch of checkpoint {target.id}")
             record = ConversationRecord(
                 id=conversation_id,
                 title=title,

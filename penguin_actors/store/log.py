@@ -16,7 +16,8 @@ creating a checkpoint, rolling back and branching each write a constant number o
 small rows, whatever the conversation's length.
 
 ``append_messages`` returns only once its messages are durable; a model call's
-token usage is committed with them, on the conversation's record.
+token usage is committed with them, on the conversation's record, and an untitled
+conversation takes its title from its first user message in the same commit.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from penguin_actors.store.memory.recall import Recall
 from penguin_actors.store.pipeline import WritePipeline
 from penguin_actors.store.records import (
     ConversationRecord,
+    title_of,
 )
 from penguin_actors.store.rows import MessageRow
 from penguin_actors.store.state import StoreState, clean, not_found
@@ -50,7 +52,6 @@ from penguin_actors.types import Message, Usage
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TITLE = "New conversation"
 MAX_PAGE = 1000
 USAGE_KIND, RETIRED_USAGE = "usage", "retired"  # the document of deleted conversations' usage
 
@@ -63,6 +64,7 @@ class _Append:
     rows: Sequence[tuple[str, float, bytes, str]]  # role, created_at, msgpack data, text
     checkpoint: bool
     usage: tuple[str, Usage] | None
+    title: str | None  # of its first user message: the conversation's, if it has none yet
 
 
 def encode_message(message: Message) -> bytes:
@@ -206,7 +208,7 @@ class ConversationLog:
 
     async def create_conversation(self, title: str | None = None, model_id: str | None = None) -> ConversationRecord:
         await self._ensure_open()
-        title = clean(title, "title") or DEFAULT_TITLE
+        title = clean(title, "title")  # None: its first user message names it
         model_id = clean(model_id, "model_id")
         async with self._pipeline.writing(applying_journal=False):
             now = self._clock()
@@ -312,19 +314,33 @@ class ConversationLog:
             return self._state.require(conversation_id).message_count
         self._state.require(conversation_id)
         rows = [(m.role, m.created_at, encode_message(m), m.text()) for m in messages]
-        return await self._pipeline.submit(_Append(conversation_id, rows, checkpoint, usage))
+        said = next((m.text() for m in messages if m.role == "user" and not m.pinned and m.text().strip()), "")
+        return await self._pipeline.submit(_Append(conversation_id, rows, checkpoint, usage, title_of(said)))
+
+    async def open_conversation(self, conversation_id: str) -> tuple[ConversationRecord, list[Message]]:
+        """The conversation's record and its messages, in one call (an activation needs both)."""
+        messages = await self.load_messages(conversation_id)
+        return self._state.require(conversation_id), messages
 
     async def load_messages(self, conversation_id: str) -> list[Message]:
         """The conversation's messages in order: its lineage chain's ranges concatenated."""
         await self._ensure_open()
         record = self._state.require(conversation_id)
-        await self.apply_journal()  # every message the record counts is in the backend after this
-        rows = await self._backend.read_messages(self._state.ranges(record.lineage_id, record.message_count))
+        if record.message_count == 0:
+            return []
+        ranges = self._state.ranges(record.lineage_id, record.message_count)
+        # The rows not applied yet come from the journal, so a read never waits for a LanceDB write.
+        pending = self._pipeline.pending_rows()
+        wanted = [(lineage, seq) for lineage, start, end in ranges for seq in range(start, end or start)]
+        if not all(key in pending for key in wanted):
+            stored = await self._backend.read_messages(ranges)
+            pending = {(lineage, seq): data for lineage, seq, data in stored} | pending
+        rows = [pending[key] for key in wanted if key in pending]
         if len(rows) != record.message_count:
             log.error(
                 "conversation %s has %d of its %d messages stored", conversation_id, len(rows), record.message_count
             )
-        return [decode_message(data) for _, _, data in rows]
+        return [decode_message(data) for data in rows]
 
     async def _commit(self, batch: list[Pending[_Append, int]]) -> None:
         """Write a batch of appends: one backend call per table, whatever the number of callers."""
@@ -348,6 +364,8 @@ class ConversationLog:
             changes: dict[str, Any] = {"message_count": count, "last_active": max(now, record.last_active)}
             if item.usage is not None:
                 changes["usage"] = usage_tally.added(record.usage, *item.usage)
+            if record.title is None and item.title is not None:
+                changes["title"] = item.title
             record = updated[record.id] = record.model_copy(update=changes)
             if item.checkpoint and self._settings.checkpoints.enabled:
                 entry.checkpoints.append(self._state.checkpoint_at(record.id, record.lineage_id, count, "auto", now))

@@ -108,6 +108,16 @@ class WritePipeline(Generic[ItemT]):
         if self.applier is not None:
             await self.applier.apply()
 
+    def pending_rows(self) -> dict[tuple[str, int], bytes]:
+        """Message data by ``(lineage_id, seq)`` of the journaled commits the backend may not hold yet.
+
+        Taken before a read of the backend, it and the read together hold every acknowledged row:
+        a commit leaves this list only once the backend holds it.
+        """
+        if self.applier is None:
+            return {}
+        return {(row.lineage_id, row.seq): row.data for entry in self.applier.pending() for row in entry.messages}
+
     async def flush(self) -> None:
         """Wait until every append submitted so far is committed (or has failed)."""
         await self._appends.flush()

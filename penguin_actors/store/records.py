@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from penguin_actors.types import Usage
 
 CheckpointKind = Literal["auto", "manual", "branch", "rollback"]
+DEFAULT_TITLE = "New conversation"
+TITLE_CHARS = 60
 CHECKPOINT_KINDS: tuple[CheckpointKind, ...] = ("auto", "manual", "branch", "rollback")
 
 
@@ -33,7 +35,7 @@ class BranchOrigin(StoreRecord):
 
 class ConversationRecord(StoreRecord):
     id: str
-    title: str
+    title: str | None = Field(description="None until the first user message names it (``title_of``)")
     created_at: float = Field(description="epoch seconds")
     last_active: float = Field(description="epoch seconds of the last append (or creation, rollback)")
     message_count: int = Field(ge=0)
@@ -43,6 +45,15 @@ class ConversationRecord(StoreRecord):
     usage: dict[str, Usage] = Field(
         default_factory=dict, description="token usage by model, as the providers reported it"
     )
+
+    @property
+    def display_title(self) -> str:
+        return self.title or DEFAULT_TITLE
+
+
+def title_of(text: str) -> str | None:
+    """A conversation's title from its first user message: the words of its start (None for blank text)."""
+    return " ".join(text.split())[:TITLE_CHARS] or None
 
 
 class LineageRecord(StoreRecord):

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -104,10 +106,12 @@ async def test_a_backend_failure_keeps_the_commits_until_they_are_applied(make_k
     with pytest.raises(OSError, match="disk on fire"):
         await kit.store.apply_journal()
     assert await kit.store.append_messages(record.id, [msg("m1")]) == 2  # appends go on meanwhile
+    assert texts(await kit.store.load_messages(record.id)) == ["m0", "m1"]  # reads too: from the journal
     with pytest.raises(OSError, match="disk on fire"):
-        await kit.store.load_messages(record.id)  # a read that needs the journal applied says why it cannot
+        await kit.store.create_checkpoint(record.id)  # a write that must follow the journal says why it cannot
 
     del kit.backend.fail["upsert_conversations"]
+    await kit.store.apply_journal()
     assert texts(await kit.store.load_messages(record.id)) == ["m0", "m1"]
     assert journal_files(kit) == []
     again, _ = kit.new_store()
@@ -194,3 +198,26 @@ def test_entries_round_trip_and_generations_continue(tmp_path: Path) -> None:
     assert again.recover() == [entry, entry]
     again.drop(sealed)
     assert [p.name for p in tmp_path.iterdir()] == [f"commits.{sealed + 1}.log"]
+
+
+async def test_a_read_while_the_journal_is_applied_misses_nothing(make_kit: Callable[..., StoreKit]) -> None:
+    """Reads take what the backend does not hold yet from the journal, also the commits being applied meanwhile:
+    no read waits for a LanceDB write, and none misses an acknowledged message."""
+    kit = make_kit(SLOW)
+    record = await kit.store.create_conversation()
+    await kit.store.append_messages(record.id, [msg("m0"), msg("m1")])
+    gate = asyncio.Event()
+    write = kit.backend.inner.append_messages
+
+    async def slow_write(rows: Any) -> None:
+        await gate.wait()
+        await write(rows)
+
+    kit.backend.inner.append_messages = slow_write  # type: ignore[method-assign]
+    applying = asyncio.create_task(kit.store.apply_journal())
+    await asyncio.sleep(0.05)
+    await kit.store.append_messages(record.id, [msg("m2")])
+    assert texts(await kit.store.load_messages(record.id)) == ["m0", "m1", "m2"]
+    gate.set()
+    await applying
+    assert texts(await kit.store.load_messages(record.id)) == ["m0", "m1", "m2"]

@@ -8,7 +8,7 @@ import pytest
 
 from penguin_actors.errors import Invalid, NotFound
 from penguin_actors.store.checkpoints import CheckpointStore
-from penguin_actors.store.log import DEFAULT_TITLE
+from penguin_actors.store.records import DEFAULT_TITLE
 from tests.unit.store.helpers import Clock, StoreKit, conversation_with, msg
 
 
@@ -24,7 +24,7 @@ async def test_create_then_get(store: CheckpointStore) -> None:
 async def test_default_title(store: CheckpointStore) -> None:
     """Without a title a conversation is called "New conversation" and has no model override."""
     record = await store.create_conversation()
-    assert (record.title, record.model_id) == (DEFAULT_TITLE, None)
+    assert (record.title, record.display_title, record.model_id) == (None, DEFAULT_TITLE, None)
 
 
 async def test_blank_title_is_invalid(store: CheckpointStore) -> None:

@@ -45,6 +45,7 @@ async def test_append_cost_is_the_appended_rows_only(kit: StoreKit) -> None:
     """Appending to a long conversation writes only the new messages and one conversation row."""
     record = await conversation_with(kit.store, LONG)
     again = (await kit.store.load_messages(record.id))[:2]
+    await kit.store.apply_journal()
     kit.backend.reset()
     await kit.store.append_messages(record.id, again)
     await kit.store.apply_journal()  # journaled, the rows are written when the journal is applied
