@@ -106,17 +106,7 @@ class ConversationDirectory:
                     self._touch(conversation_id)
                     return slot.name
                 self._lost(slot)
-            async with self._capacity:
-                slot = await self._reserve(conversation_id)
-            try:
-                if slot.started is not None:
-                    await asyncio.shield(slot.started)
-                await self.hosts.activate(slot.name, conversation_id)
-            except BaseException:
-                slot.reserved -= 1
-                await self._after_leaving(slot)
-                raise
-            slot.reserved -= 1
+            slot = await self._place(conversation_id)
             slot.conversations.add(conversation_id)
             slot.empty_since = None
             self._placed[conversation_id] = slot
@@ -126,6 +116,30 @@ class ConversationDirectory:
             metrics().active_conversations(len(self._active))
             self._keep_spares()
             return slot.name
+
+    async def _place(self, conversation_id: str) -> HostSlot:
+        """Have a host with room load the conversation; a host found dead is dropped and another one tried."""
+        for attempt in (1, 2):
+            async with self._capacity:
+                slot = await self._reserve(conversation_id)
+            try:
+                if slot.started is not None:
+                    await asyncio.shield(slot.started)
+                await self.hosts.activate(slot.name, conversation_id)
+            except Exception:
+                slot.reserved -= 1
+                if attempt == 1 and slot.name in self._slots and not await self.hosts.alive(slot.name):
+                    self._lost(slot)  # e.g. its node died: its other conversations go elsewhere too
+                    continue
+                await self._after_leaving(slot)
+                raise
+            except BaseException:
+                slot.reserved -= 1
+                await self._after_leaving(slot)
+                raise
+            slot.reserved -= 1
+            return slot
+        raise AssertionError("unreachable")
 
     async def warm_up(self) -> None:
         """Start the spare hosts now (the server does before it says it serves), and wait until they run."""

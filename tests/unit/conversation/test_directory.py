@@ -332,3 +332,18 @@ async def test_stats_count_conversations_per_node_and_list_the_hosts(tmp_path: P
     ]
     assert await d.passivate("c1")
     assert (await d.stats())["by_node"] == {"node-a": 1, "node-b": 1}
+
+
+async def test_a_new_conversation_meant_for_a_dead_host_goes_to_another(tmp_path: Path) -> None:
+    """A host that died holding none of the caller's conversations (its node was lost) is found dead when a new
+    conversation is placed on it: it is dropped with what it held, and the conversation goes elsewhere."""
+    hosts = FakeHosts()
+    d = directory(tmp_path, hosts, per_host=4, max_hosts=3, max_active=10, spares=0, placement="spread")
+    for name in ("a", "b", "c"):
+        await d.activate(name)  # all on host:1 (no spare is kept: none other starts)
+    dead = hosts.host_of("b")
+    del hosts.running[dead]
+    placed = await d.activate("d")
+    assert placed != dead and hosts.host_of("d") == placed
+    assert "b" not in (await d.stats())["conversations"]  # it activates again at its next call
+    assert await d.activate("b") != dead
