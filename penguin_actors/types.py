@@ -94,6 +94,10 @@ class Message(Record):
     is_error: bool = False
     pinned: bool = Field(False, description="kept when a long history is trimmed to fit a model (context files)")
     created_at: float = Field(default_factory=time.time)
+    turn_id: str | None = Field(None, description="the turn that added it (None: added outside a turn)")
+    client_message_id: str | None = Field(
+        None, description="a user message's id given by its client: a send repeated with it starts nothing new"
+    )
 
     def text(self) -> str:
         """The message's text parts joined; images are left out."""
@@ -104,6 +108,13 @@ class Message(Record):
 
 class TextDelta(Record):
     type: Literal["text"] = "text"
+    text: str
+
+
+class ReasoningDelta(Record):
+    """Reasoning text a model streams apart from its answer (thinking blocks, ``reasoning_content``)."""
+
+    type: Literal["reasoning"] = "reasoning"
     text: str
 
 
@@ -126,7 +137,7 @@ class StopEvent(Record):
     reason: str
 
 
-ModelEvent = Annotated[TextDelta | ToolCallEvent | UsageEvent | StopEvent, Field(discriminator="type")]
+ModelEvent = Annotated[TextDelta | ReasoningDelta | ToolCallEvent | UsageEvent | StopEvent, Field(discriminator="type")]
 
 
 class ModelRequest(Record):
@@ -159,7 +170,10 @@ class TurnRequest(Record):
     context: dict[str, Any] | None = None
     context_files: list[str] = Field(default_factory=list)
     image_path: str | None = None
+    image_paths: list[str] = Field(default_factory=list, description="more images, after image_path")
+    include_reasoning: bool = Field(False, description="stream the model's reasoning too, when it gives any")
     max_iterations: int = 5
     model_id: str | None = None
     multitask_strategy: MultitaskStrategy = "enqueue"
     report_progress: bool = Field(False, description="emit a `progress` frame before each model call (tasks)")
+    client_message_id: str | None = Field(None, description="the client's id of this message (idempotent sends)")

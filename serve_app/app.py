@@ -15,7 +15,7 @@ from penguin_actors.config import Settings
 from penguin_actors.edge.gateway import Gateway
 from penguin_actors.edge.system import ensure_system_actors
 from serve_app.errors import install_error_handlers
-from serve_app.routes import chat, checkpoints, conversations, files, models, projects, render, system, tasks
+from serve_app.routes import auth, chat, checkpoints, conversations, files, models, projects, render, system, tasks
 from serve_app.schemas import ErrorResponse
 from serve_app.security import install_security, require_api_key
 
@@ -43,9 +43,11 @@ def create_app(settings: Settings) -> FastAPI:
     api = [Depends(require_api_key)]
     for module in (system, models, conversations, chat, checkpoints, tasks, projects, files, render):
         app.include_router(module.router, prefix=API_PREFIX, dependencies=api)
+    app.include_router(auth.router, prefix=API_PREFIX)  # logging in needs no key
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
     @app.get("/", include_in_schema=False)
+    @app.get("/authorize", include_in_schema=False)  # where the original's CLI sends #local_token=<key>
     async def index() -> FileResponse:
         return FileResponse(STATIC_DIR / "index.html")
 

@@ -1,4 +1,7 @@
-"""One mapping from errors to status codes and one JSON body: ``{"error": {"code", "message"}}``."""
+"""One mapping from errors to status codes and one JSON body: ``{"error": {"code", "message"}, "detail"}``.
+
+``detail`` repeats the message where FastAPI clients (and the original Penguin page) read it.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +41,7 @@ STATUS_BY_CODE: dict[str, int] = {
     errors.TooLarge.code: 413,
     errors.Unavailable.code: 503,
     "passivating": 503,
+    "not_hosted": 503,
     "conversation_lost": 503,
     errors.ProviderError.code: 502,
     errors.ConfigError.code: 500,
@@ -60,7 +64,7 @@ def error_response(status: int, code: str, message: str, details: Any = None, **
     body: dict[str, Any] = {"code": code, "message": message}
     if details is not None:
         body["details"] = details
-    return JSONResponse({"error": body}, status_code=status, **kwargs)
+    return JSONResponse({"error": body, "detail": message}, status_code=status, **kwargs)
 
 
 CODE_BY_STATUS = {

@@ -6,7 +6,7 @@ import hashlib
 import hmac
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, WebSocketException, status
+from fastapi import FastAPI, HTTPException, WebSocket, status
 from fastapi.middleware.cors import CORSMiddleware
 from pydantic import SecretStr
 from starlette.requests import HTTPConnection
@@ -16,6 +16,7 @@ from penguin_actors.config import Settings
 from serve_app.errors import RateLimited, error_response, penguin_error_response
 from serve_app.limits import ConnectionCounter, RateLimiter, retry_after_s
 from serve_app.schemas import ErrorResponse
+from serve_app.sessions import has_session
 
 LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
 API_PREFIX = "/api/v1"
@@ -28,20 +29,30 @@ def is_loopback(host: str) -> bool:
 
 
 def presented_key(conn: HTTPConnection) -> str | None:
-    """The key a client presented: ``Authorization: Bearer <key>`` or a ``token`` query parameter."""
+    """The key a client presented: ``Authorization: Bearer <key>``, ``X-API-Key`` (the original's clients send
+    it), or a ``token`` query parameter (browsers' WebSockets)."""
     header = conn.headers.get("authorization", "")
     scheme, _, value = header.partition(" ")
     if scheme.lower() == "bearer" and value:
         return value.strip()
-    return conn.query_params.get("token")
+    return conn.headers.get("x-api-key") or conn.query_params.get("token")
+
+
+def key_matches(given: str, api_key: SecretStr) -> bool:
+    """``given`` is the key (compared in constant time)."""
+    return hmac.compare_digest(given.encode(), api_key.get_secret_value().encode())
 
 
 def has_valid_key(conn: HTTPConnection, api_key: SecretStr | None) -> bool:
-    """The connection presents ``api_key`` (compared in constant time); False when no key is configured."""
-    given = presented_key(conn)
-    if api_key is None or given is None:
+    """The connection presents ``api_key``, or a browser session made with it from the page's own origin;
+    False when no key is configured."""
+    if api_key is None:
         return False
-    return hmac.compare_digest(given.encode(), api_key.get_secret_value().encode())
+    given = presented_key(conn)
+    if given is not None:
+        return key_matches(given, api_key)
+    settings: Settings | None = getattr(conn.app.state, "settings", None)
+    return has_session(conn, api_key, settings.server.cors_origins if settings is not None else [])
 
 
 def client_id(conn: HTTPConnection, api_key: SecretStr | None) -> str:
@@ -55,16 +66,33 @@ def client_id(conn: HTTPConnection, api_key: SecretStr | None) -> str:
     return "ip:" + (conn.client.host if conn.client else "unknown")
 
 
+class SocketRefused(Exception):
+    """A WebSocket refused before its session starts: it is accepted, told why in an ``error`` frame, and closed
+    with ``close_code``, so that a browser sees that code rather than a failed handshake (1006)."""
+
+    def __init__(self, code: str, message: str, close_code: int, reason: str) -> None:
+        super().__init__(message)
+        self.code, self.message, self.close_code, self.reason = code, message, close_code, reason
+
+
+async def refuse_socket(websocket: WebSocket, exc: Exception) -> None:
+    assert isinstance(exc, SocketRefused)
+    await websocket.accept()
+    await websocket.send_json({"event": "error", "data": {"message": exc.message, "code": exc.code}})
+    await websocket.close(code=exc.close_code, reason=exc.reason)
+
+
 async def require_api_key(conn: HTTPConnection) -> None:
     """Refuse a request without the configured API key; with no key configured, allow all."""
     settings: Settings = conn.app.state.settings
     if settings.server.api_key is None or has_valid_key(conn, settings.server.api_key):
         return
     if conn.scope["type"] == "websocket":
-        raise WebSocketException(code=status.WS_1008_POLICY_VIOLATION, reason="API key required")
+        message = "API key required: pass ?token=<key>, or log in (POST /api/v1/auth/session) and connect again"
+        raise SocketRefused("unauthorized", message, status.WS_1008_POLICY_VIOLATION, "API key required")
     raise HTTPException(
         status_code=401,
-        detail="API key required: send 'Authorization: Bearer <key>'",
+        detail="API key required: send 'Authorization: Bearer <key>' (or X-API-Key), or POST /api/v1/auth/session",
         headers={"WWW-Authenticate": "Bearer"},
     )
 
@@ -167,12 +195,13 @@ def install_security(app: FastAPI, settings: Settings) -> None:
         app.add_middleware(RequestRateLimit, limiter=limiter, api_key=settings.server.api_key)
         app.router.responses.setdefault(429, RATE_LIMITED_RESPONSE)
     app.state.websocket_clients = ConnectionCounter(limits.max_websockets_per_client)
+    app.add_exception_handler(SocketRefused, refuse_socket)
     if settings.server.cors_origins:
         cors: dict[str, Any] = {
             "allow_origins": settings.server.cors_origins,
             "allow_credentials": True,
             "allow_methods": ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-            "allow_headers": ["Authorization", "Content-Type"],
-            "expose_headers": ["Retry-After"],  # so a page can read when to retry after a 429
+            "allow_headers": ["Authorization", "Content-Type", "X-API-Key", "Idempotency-Key"],
+            "expose_headers": ["Retry-After", "Idempotent-Replayed"],  # a 429's wait, a repeated send
         }
         app.add_middleware(CORSMiddleware, **cors)

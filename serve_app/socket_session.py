@@ -10,9 +10,9 @@ Limits (``settings.limits``), each told to the client by an ``error`` event firs
 - a frame over ``ws_max_frame_bytes`` closes the socket with 1009 (message too big);
 - a frame over ``ws_messages_per_minute`` (bursts of ``ws_messages_burst``) is dropped with
   an error of code ``rate_limited`` and ``retry_after_s``; the socket stays open, unless the
-  client sends ``REFUSALS_BEFORE_CLOSE`` more frames in a row while limited: then 1008;
+  client sends ``REFUSALS_BEFORE_CLOSE`` more frames in a row while limited: then 1013;
 - a client's socket over ``max_websockets_per_client`` is accepted, told why, and closed with
-  1013 (try again later). Not 1008: the web page reads 1008 as a missing API key.
+  1013 (try again later). Never 1008 for a limit: 1008 says the API key is missing or wrong.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from serve_app.limits import Clock, ConnectionCounter, TokenBucket, retry_after_
 
 log = logging.getLogger(__name__)
 
-# Frames refused in a row for their rate before the socket is closed as abusive (1008).
+# Frames refused in a row for their rate before the socket is closed (1013: try again later).
 REFUSALS_BEFORE_CLOSE = 10
 WS_TRY_AGAIN_LATER = 1013  # RFC 6455 registry: the server is overloaded, reconnect later
 
@@ -176,7 +176,7 @@ class SocketSession:
         limits = self.settings.limits
         if self.refused_in_a_row > REFUSALS_BEFORE_CLOSE:
             message = "kept sending while rate limited: after a rate_limited error, wait retry_after_s seconds"
-            await self.close(status.WS_1008_POLICY_VIOLATION, "rate_limited", message, reason="message rate exceeded")
+            await self.close(WS_TRY_AGAIN_LATER, "rate_limited", message, reason="message rate exceeded")
             return False
         seconds = retry_after_s(wait)
         message = (

@@ -74,7 +74,7 @@ class ChatSession(SocketSession):
 
     async def _chat(self, body: dict[str, Any]) -> None:
         request = ChatRequest.model_validate(body)
-        sent = await self.conversations.send(request.conversation_id, request.turn_request())
+        sent = await self.conversations.send(request.conversation, request.turn_request())
         self.conversation_id, self.turn_id = sent.conversation_id, sent.turn_id
         self.relay(self._forward(sent.conversation_id, sent.turn_id, -1))
 

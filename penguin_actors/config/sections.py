@@ -114,12 +114,12 @@ class CheckpointSettings(Section):
 
 
 class ActivationSettings(Section):
-    max_active: int = Field(256, ge=1, le=100_000, description="conversations live (held by a host) at once")
+    max_active: int = Field(512, ge=1, le=100_000, description="conversations live (held by a host) at once")
     idle_timeout_s: float = Field(
         600, gt=0, description="an idle conversation is passivated after this; an empty host stops after it"
     )
     conversations_per_actor: int = Field(
-        128,
+        256,
         ge=1,
         le=100_000,
         description="conversations one host (a Ray actor process) holds; 1 = a Ray actor conv:<id> per conversation",

@@ -22,6 +22,7 @@ from penguin_actors.conversation.engine import Engine
 from penguin_actors.conversation.pace import Pace
 from penguin_actors.conversation.ports import ConversationStorePort, DirectoryPort, ModelsPort, ToolRunner
 from penguin_actors.conversation.prompt import tool_errors, unanswered_calls
+from penguin_actors.conversation.replay import IDEMPOTENCY_WINDOW_S, Sent, sent_messages, stored_result
 from penguin_actors.conversation.turn import Frame, Turn
 from penguin_actors.errors import Conflict, NotFound, Unavailable
 from penguin_actors.models.providers import Providers
@@ -75,14 +76,14 @@ class Conversation:
         self._closing = False
         self._background: set[asyncio.Task[None]] = set()
         self._touched_at = float("-inf")
+        self._sent: dict[str, Sent] = {}  # client_message_id -> the send it named
         self.last_used = clock()
 
     # --- lifecycle --------------------------------------------------------------
 
     async def activate(self) -> int:
         """Load the record and history from the store and start the turn runner; returns the message count."""
-        self.record = await self.store.get_conversation(self.id)
-        self.history = await self.store.load_messages(self.id)
+        self.record, self.history = await self.store.open_conversation(self.id)
         unanswered = unanswered_calls(self.history)
         if unanswered:  # the server stopped while these tools ran: say so, so the history stays valid
             results = tool_errors(
@@ -90,6 +91,7 @@ class Conversation:
             )
             await self.store.append_messages(self.id, results)
             self.history.extend(results)
+        self._sent = sent_messages(self.history, time.time() - IDEMPOTENCY_WINDOW_S)
         self._tasks = [asyncio.create_task(self._run_turns()), asyncio.create_task(self._watch_idle())]
         self._activated.set()
         return len(self.history)
@@ -98,8 +100,8 @@ class Conversation:
         """Re-read record and history (after a rollback moved the conversation's lineage)."""
         if self.busy:
             raise Conflict(f"conversation {self.id} is running a turn: wait for it or cancel it, then try again")
-        self.record = await self.store.get_conversation(self.id)
-        self.history = await self.store.load_messages(self.id)
+        self.record, self.history = await self.store.open_conversation(self.id)
+        self._sent = sent_messages(self.history, time.time() - IDEMPOTENCY_WINDOW_S)
         return len(self.history)
 
     async def rollback(self, checkpoint_id: str) -> CheckpointRecord:
@@ -172,6 +174,9 @@ class Conversation:
         if self._closing or not self._tasks:
             raise Passivating(f"conversation {self.id} is passivating or not activated: activate it again")
         self.last_used = self._clock()
+        repeated = self._repeated(request)
+        if repeated is not None:  # the same send again: its turn, not a new one
+            return {"turn_id": repeated, "queued": 0, "repeated": True}
         if self.busy and request.multitask_strategy == "reject":
             raise Conflict(
                 f"conversation {self.id} is running a turn: wait for it, or send with multitask_strategy "
@@ -180,6 +185,8 @@ class Conversation:
         if self.busy and request.multitask_strategy == "interrupt":
             self._cancel_all("interrupted")
         turn = Turn(self.id, window_s=self.pace.window)
+        if request.client_message_id is not None:
+            self._sent[request.client_message_id] = Sent(turn.id, request.text, time.time())
         self._queue.append((turn, request))
         self._remember(turn)
         self._wake.set()
@@ -189,6 +196,9 @@ class Conversation:
     async def events(self, turn_id: str, after_seq: int = -1) -> AsyncIterator[list[Frame]]:
         """The turn's frames after ``after_seq``, in batches, live until the turn ends."""
         turn = self._turn(turn_id)
+        if turn.restored:  # a turn rebuilt from the store: its end is all there is, whatever was seen
+            yield turn.frames
+            return
         async for batch in turn.subscribe(after_seq):
             yield batch
 
@@ -248,10 +258,30 @@ class Conversation:
             log.warning("could not tell the directory that %s is in use: %s", self.id, task.exception())
 
     def _turn(self, turn_id: str) -> Turn:
-        try:
-            return self._turns[turn_id]
-        except KeyError:
-            raise NotFound(f"no turn {turn_id!r} in conversation {self.id} (only recent turns are kept)") from None
+        """A turn of this conversation: in memory, or rebuilt from the messages it committed."""
+        turn = self._turns.get(turn_id)
+        if turn is not None:
+            return turn
+        result = stored_result(self.history, turn_id)
+        if result is None:
+            raise NotFound(f"no turn {turn_id!r} in conversation {self.id}")
+        turn = Turn(self.id, turn_id=turn_id)
+        turn.restore(result)
+        self._remember(turn)
+        return turn
+
+    def _repeated(self, request: TurnRequest) -> str | None:
+        """The turn a send with the same ``client_message_id`` started (within the window); Conflict if its text
+        was another."""
+        sent = self._sent.get(request.client_message_id or "")
+        if sent is None or sent.at < time.time() - IDEMPOTENCY_WINDOW_S:
+            return None
+        if sent.text != request.text:
+            raise Conflict(
+                f"client_message_id {request.client_message_id!r} was already sent with another text in "
+                f"conversation {self.id}: give each message its own id"
+            )
+        return sent.turn_id
 
     def _remember(self, turn: Turn) -> None:
         self._turns[turn.id] = turn

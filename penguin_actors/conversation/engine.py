@@ -31,6 +31,7 @@ from penguin_actors.tools import ToolResult
 from penguin_actors.types import (
     Message,
     ModelRequest,
+    ReasoningDelta,
     StopEvent,
     TextDelta,
     ToolCall,
@@ -62,6 +63,7 @@ class Progress:
     tool_results: list[Message] = field(default_factory=list)  # results of this step, not yet committed
     stop_reason: str = "end_turn"
     first_token_s: float | None = None
+    reasoning: list[str] | None = None  # the model's reasoning, when the request asked for it
 
     def end_step(self, usage: Usage) -> None:
         self.response.extend(self.step_text)
@@ -76,7 +78,8 @@ class Progress:
         }
 
     def complete_data(self) -> dict[str, Any]:
-        return {
+        reasoning = {} if self.reasoning is None else {"reasoning": "".join(self.reasoning)}
+        return reasoning | {
             "response": "".join(self.response + self.step_text),
             "action_results": self.action_results,
             "usage": {"input": self.usage.input_tokens, "output": self.usage.output_tokens},
@@ -84,6 +87,7 @@ class Progress:
             "iterations": self.iterations,
             "stop_reason": self.stop_reason,
             "cancelled": self.stop_reason in CANCEL_REASONS,
+            "aborted": self.stop_reason in CANCEL_REASONS,  # the original's name for it
             "duration_s": round(time.monotonic() - self.started, 3),
         }
 
@@ -116,7 +120,7 @@ class Engine:
         Cancelled (``asyncio.CancelledError``), it commits the text already streamed and ends
         with ``complete`` marked ``cancelled``; the cancellation is not propagated further.
         """
-        progress = Progress(started=time.monotonic())
+        progress = Progress(started=time.monotonic(), reasoning=[] if request.include_reasoning else None)
         try:
             await self._run(turn, request, history, model_id, progress)
         finally:
@@ -145,11 +149,11 @@ class Engine:
                 return
             if progress.step_text:
                 partial = Message(role="assistant", content="".join(progress.step_text))
-                await self._commit(turn.conversation_id, history, [partial])
+                await self._commit_turn(turn, history, [partial])
             if progress.unanswered:  # keep the history valid: every tool call gets a result
                 reason = f"The tool call was {turn.cancel_reason} before it finished."
                 results = progress.tool_results + tool_errors(progress.unanswered, reason)
-                await self._commit(turn.conversation_id, history, results)
+                await self._commit_turn(turn, history, results)
             progress.stop_reason = turn.cancel_reason
             turn.emit("complete", progress.complete_data())
         except Exception:
@@ -162,7 +166,7 @@ class Engine:
         return known if known is not None else await self.models.get(model_id)
 
     async def _begin(self, turn: Turn, history: list[Message], messages: list[Message], model: ModelConfig) -> None:
-        await self._commit(turn.conversation_id, history, messages)
+        await self._commit_turn(turn, history, messages)
         turn.emit("start", {"model": model.id, "model_name": model.name})
 
     async def _loop(
@@ -175,10 +179,10 @@ class Engine:
         opening: Opening,
     ) -> None:
         provider = self.providers.get(model)
-        conversation_id = turn.conversation_id
         while True:
             progress.iterations += 1
-            if request.report_progress:
+            # Each model step after the first says so (tasks: every step), as the original's clients expect.
+            if request.report_progress or progress.iterations > 1:
                 await opening.committed()
                 turn.emit("progress", progress.step_data(request.max_iterations))
             calls, step_usage = await self._model_call(turn, provider, model, history, progress, opening)
@@ -186,20 +190,20 @@ class Engine:
             # The step's usage is committed with its reply (which journals the calls before they run); its text
             # moves to the response as the commit ends, so that a cancellation never commits it again.
             step_done = partial(progress.end_step, step_usage)
-            await self._commit(conversation_id, history, [reply], usage=(model.id, step_usage), committed=step_done)
+            await self._commit_turn(turn, history, [reply], usage=(model.id, step_usage), committed=step_done)
             metrics().tokens(model.id, step_usage.input_tokens, step_usage.output_tokens)
             if not calls:
                 break
             progress.unanswered, progress.tool_results = list(calls), []
             for call in calls:
                 await self._run_tool(turn, call, progress)
-            await self._commit(conversation_id, history, progress.tool_results)
+            await self._commit_turn(turn, history, progress.tool_results)
             progress.unanswered, progress.tool_results = [], []
             if progress.iterations >= request.max_iterations:
                 note = f"\n\n[Stopped after {progress.iterations} model calls: max_iterations was reached.]"
                 turn.add_token(note)
                 progress.response.append(note)
-                await self._commit(conversation_id, history, [Message(role="assistant", content=note.strip())])
+                await self._commit_turn(turn, history, [Message(role="assistant", content=note.strip())])
                 progress.stop_reason = "max_iterations"
                 break
         turn.emit("complete", progress.complete_data())
@@ -261,6 +265,10 @@ class Engine:
                         metrics().first_token(model.id, progress.first_token_s)
                     progress.step_text.append(event.text)
                     turn.add_token(event.text)
+                elif isinstance(event, ReasoningDelta):
+                    if progress.reasoning is not None:
+                        progress.reasoning.append(event.text)
+                        turn.add_reasoning(event.text)
                 elif isinstance(event, ToolCallEvent):
                     calls.append(event.call)
                 elif isinstance(event, UsageEvent):
@@ -277,6 +285,19 @@ class Engine:
         )
         await self._commit(conversation_id, history, [context_message([(path, text)])])
         return path
+
+    async def _commit_turn(
+        self,
+        turn: Turn,
+        history: list[Message],
+        messages: list[Message],
+        *,
+        usage: tuple[str, Usage] | None = None,
+        committed: Callable[[], None] | None = None,
+    ) -> None:
+        """``_commit`` of a turn's messages, each marked with the turn's id."""
+        marked = [m.model_copy(update={"turn_id": turn.id}) for m in messages]
+        await self._commit(turn.conversation_id, history, marked, usage=usage, committed=committed)
 
     async def _commit(
         self,

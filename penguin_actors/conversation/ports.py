@@ -24,9 +24,8 @@ class StorePort(Protocol):
 
 
 class ConversationStorePort(StorePort, Protocol):
-    async def get_conversation(self, conversation_id: str) -> ConversationRecord: ...
-
-    async def load_messages(self, conversation_id: str) -> list[Message]: ...
+    async def open_conversation(self, conversation_id: str) -> tuple[ConversationRecord, list[Message]]:
+        """Its record and messages; NotFound for an unknown conversation."""
 
     async def rollback(self, checkpoint_id: str) -> CheckpointRecord: ...
 

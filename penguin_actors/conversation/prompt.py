@@ -49,33 +49,32 @@ def system_prompt(settings: Settings, tools: list[ToolSpec]) -> str:
 def request_messages(
     request: TurnRequest, model: ModelConfig, workspace: Workspace, limits: LimitSettings
 ) -> list[Message]:
-    """The messages a request adds: its context files (pinned), then the user message with any image."""
+    """The messages a request adds: its context files (pinned), then the user message with any images."""
     files = [workspace.read_text(p, limit=limits.max_context_file_bytes) for p in request.context_files]
-    image = None
-    if request.image_path is not None:
-        if not model.vision_enabled:
-            raise Invalid(
-                f"model {model.id} cannot see images: load a model with vision_enabled, or leave out image_path"
-            )
-        data = workspace.read_bytes(request.image_path, limit=limits.max_upload_bytes)
-        media_type = sniff_image(data)
-        if media_type is None:
-            raise Invalid(f"{request.image_path!r} is not a PNG, JPEG, GIF or WebP image")
-        image = ImagePart(media_type=media_type, data=base64.b64encode(data).decode("ascii"))
-    return ([context_message(files)] if files else []) + [user_message(request, image)]
+    paths = ([request.image_path] if request.image_path is not None else []) + request.image_paths
+    if paths and not model.vision_enabled:
+        raise Invalid(f"model {model.id} cannot see images: load a model with vision_enabled, or send no images")
+    images = [_image(workspace, path, limits) for path in paths]
+    return ([context_message(files)] if files else []) + [user_message(request, images)]
 
 
-def user_message(request: TurnRequest, image: ImagePart | None = None) -> Message:
-    """The stored user message: the text, the image, then any request context as its own part."""
-    if not request.context and image is None:
-        return Message(role="user", content=request.text)
-    parts: list[ContentPart] = [TextPart(text=request.text)]
-    if image is not None:
-        parts.append(image)
+def _image(workspace: Workspace, path: str, limits: LimitSettings) -> ImagePart:
+    data = workspace.read_bytes(path, limit=limits.max_upload_bytes)
+    media_type = sniff_image(data)
+    if media_type is None:
+        raise Invalid(f"{path!r} is not a PNG, JPEG, GIF or WebP image")
+    return ImagePart(media_type=media_type, data=base64.b64encode(data).decode("ascii"))
+
+
+def user_message(request: TurnRequest, images: list[ImagePart] | None = None) -> Message:
+    """The stored user message: the text, the images, then any request context as its own part."""
+    if not request.context and not images:
+        return Message(role="user", content=request.text, client_message_id=request.client_message_id)
+    parts: list[ContentPart] = [TextPart(text=request.text), *(images or [])]
     if request.context:
         context = json.dumps(request.context, ensure_ascii=False, sort_keys=True)
         parts.append(TextPart(text=f"\n\nContext: {context}"))
-    return Message(role="user", content=parts)
+    return Message(role="user", content=parts, client_message_id=request.client_message_id)
 
 
 def context_message(files: list[tuple[str, str]]) -> Message:

@@ -40,10 +40,17 @@ class Turn(FrameLog):
         self.max_tokens = max_tokens
         self._clock = clock
         self._pending: list[str] = []
+        self._reasoning: list[str] = []
         self._last_flush = float("-inf")
         self._timer: asyncio.TimerHandle | None = None
         self.created_at = time.time()
         self.cancel_reason = "cancelled"  # or "interrupted", "timeout", "time_limit": said in the last frame
+        self.restored = False  # rebuilt from the store: only its end is known
+
+    def restore(self, result: dict[str, Any]) -> None:
+        """End this turn with the ``complete`` of a turn that ran before (its data rebuilt from the store)."""
+        self._append("complete", result)
+        self.restored = True
 
     def emit(self, event: str, data: dict[str, Any]) -> Frame:
         """Append a frame (after any pending tokens) and wake the subscribers."""
@@ -61,8 +68,18 @@ class Turn(FrameLog):
         elif self.readers_waiting:
             self._flush_when_due()
 
+    def add_reasoning(self, text: str) -> None:
+        """Queue the model's reasoning: it goes out as ``reasoning`` frames, coalesced as tokens are."""
+        if not text:
+            return
+        self._reasoning.append(text)
+        if len(self._reasoning) >= self.max_tokens:
+            self.flush()
+        elif self.readers_waiting:
+            self._flush_when_due()
+
     def _reader_waits(self) -> None:
-        if self._pending:
+        if self._pending or self._reasoning:
             self._flush_when_due()
 
     def _flush_when_due(self) -> None:
@@ -83,6 +100,11 @@ class Turn(FrameLog):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+        if self._reasoning:  # what the model thought, before what it says
+            text = "".join(self._reasoning)
+            self._reasoning.clear()
+            self._last_flush = self._clock()
+            self._append("reasoning", {"token": text})
         if self._pending:
             text = "".join(self._pending)
             self._pending.clear()

@@ -33,7 +33,6 @@ from penguin_actors.types import TurnRequest
 log = logging.getLogger(__name__)
 
 HANDLE_CACHE_SIZE = 4096
-TITLE_CHARS = 60
 
 
 class ConversationLost(Unavailable):
@@ -55,11 +54,7 @@ class SentTurn:
 
     conversation_id: str
     turn_id: str
-
-
-def title_of(text: str) -> str:
-    """A conversation's title from its first message: the words of its start."""
-    return " ".join(text.split())[:TITLE_CHARS]
+    repeated: bool = False  # the same send again (its client_message_id): the first send's turn
 
 
 class Conversations:
@@ -84,15 +79,16 @@ class Conversations:
     # --- operations ---------------------------------------------------------------------
 
     async def send(self, conversation_id: str | None, request: TurnRequest) -> SentTurn:
-        """Check the message, create a conversation if none is named (titled by the text), queue the turn."""
+        """Check the message, create a conversation if none is named (its first message titles it), queue the turn."""
         limit = self.settings.limits.max_text_chars
         if len(request.text) > limit:
             raise TooLarge(f"text has {len(request.text)} characters, over the limit of {limit}")
         if request.model_id is not None:
             require_model(self._catalog, request.model_id)
         if conversation_id is None:
-            conversation_id = await self.create(title_of(request.text))
-        return SentTurn(conversation_id, await self.start_turn(conversation_id, request))
+            conversation_id = await self.create()
+        started = await self.call(conversation_id, "start_turn", request)
+        return SentTurn(conversation_id, str(started["turn_id"]), bool(started.get("repeated")))
 
     async def create(self, title: str | None = None, model_id: str | None = None) -> str:
         """A new conversation (its model, if named, must be in the catalog); its id."""

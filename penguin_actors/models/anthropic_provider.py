@@ -29,6 +29,7 @@ from penguin_actors.types import (
     ModelEvent,
     ModelReply,
     ModelRequest,
+    ReasoningDelta,
     StopEvent,
     TextDelta,
     TextPart,
@@ -113,6 +114,8 @@ class AnthropicProvider(ModelProvider):
                         delta = event.delta
                         if delta.type == "text_delta" and delta.text:
                             yield TextDelta(text=delta.text)
+                        elif delta.type == "thinking_delta" and delta.thinking:
+                            yield ReasoningDelta(text=delta.thinking)
                         elif delta.type == "input_json_delta" and event.index in tools:
                             tools[event.index].parts.append(delta.partial_json)
                     elif event.type == "content_block_stop":

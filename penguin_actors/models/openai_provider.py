@@ -29,6 +29,7 @@ from penguin_actors.types import (
     ModelEvent,
     ModelReply,
     ModelRequest,
+    ReasoningDelta,
     StopEvent,
     TextDelta,
     TextPart,
@@ -134,6 +135,9 @@ class OpenAIProvider(ModelProvider):
                         delta = choice.delta
                         if delta.content:
                             yield TextDelta(text=delta.content)
+                        reasoning = _reasoning_of(delta)
+                        if reasoning:
+                            yield ReasoningDelta(text=reasoning)
                         for fragment in delta.tool_calls or []:
                             parts = calls.setdefault(fragment.index, _CallParts())
                             parts.id = fragment.id or parts.id
@@ -358,3 +362,14 @@ def _scrub(text: str, secret: str | None) -> str:
     if secret and secret != PLACEHOLDER_KEY:
         text = text.replace(secret, "[redacted]")
     return text if len(text) <= _MAX_MESSAGE_CHARS else text[:_MAX_MESSAGE_CHARS] + "…"
+
+
+def _reasoning_of(delta: Any) -> str | None:
+    """Reasoning text an OpenAI-compatible server streams beside the answer (``reasoning_content``, as DeepSeek,
+    vLLM and Ollama name it, or ``reasoning``); the official API sends none."""
+    extra = getattr(delta, "model_extra", None) or {}
+    for name in ("reasoning_content", "reasoning"):
+        value = extra.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return None

@@ -326,10 +326,13 @@ class TaskEngine:
             except NotFound:
                 if not resume:
                     raise
+                result = {"restored": True, "stop_reason": "interrupted"}
+            if resume and result.get("restored") and result.get("stop_reason") == "interrupted":
+                # The step's turn is known only from the store, which says it never ended.
                 raise Interrupted(
                     "the server restarted while the task ran, and its step did not survive: the task's "
                     f"conversation ({record.conversation_id}) holds what was done; run the task again to go on"
-                ) from None
+                )
             record = steps.tally(record, result)
             status = steps.outcome(record, result, run.stop, self.settings.tasks.max_steps)
             if status is not None:

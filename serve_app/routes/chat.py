@@ -34,23 +34,26 @@ router = APIRouter(tags=["chat"])
 async def chat_message(
     request: Request, body: ChatRequest, conversations: ConversationsDep
 ) -> JSONResponse | StreamingResponse:
-    sent = await conversations.send(body.conversation_id, body.turn_request())
+    sent = await conversations.send(body.conversation, body.turn_request(request.headers.get("idempotency-key")))
+    headers = {"Idempotent-Replayed": "true"} if sent.repeated else {}
     if body.streaming:
         return StreamingResponse(
             server_sent_events(conversations, sent.conversation_id, sent.turn_id, request.app.state),
             media_type="text/event-stream",
-            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
         )
     result = await conversations.wait(sent.conversation_id, sent.turn_id)
     if result.pop("event") == "error":
         status = STATUS_BY_CODE.get(result["code"], 500)
-        return error_response(status, result["code"], result["message"])
-    answer = ChatResponse(**result_fields(result), conversation_id=sent.conversation_id, turn_id=sent.turn_id)
-    return JSONResponse(answer.model_dump(mode="json"))
+        return error_response(status, result["code"], result["message"], headers=headers)
+    ids = {"conversation_id": sent.conversation_id, "session_id": sent.conversation_id, "turn_id": sent.turn_id}
+    answer = ChatResponse(**result_fields(result), **ids)
+    return JSONResponse(answer.model_dump(mode="json"), headers=headers)
 
 
 def result_fields(result: dict[str, object]) -> dict[str, object]:
-    return {k: v for k, v in result.items() if k in ChatResponse.model_fields}
+    ids = {"conversation_id", "session_id", "turn_id"}
+    return {k: v for k, v in result.items() if k in ChatResponse.model_fields and k not in ids}
 
 
 async def server_sent_events(

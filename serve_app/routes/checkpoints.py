@@ -114,7 +114,7 @@ async def branch(checkpoint_id: CheckpointPath, store: StoreDep, body: BranchCre
     return BranchCreated(
         branch_id=conversation.id,
         source_checkpoint_id=checkpoint_id,
-        name=body.name or conversation.title,
+        name=body.name or conversation.display_title,
         description=body.description,
         message_count=conversation.message_count,
     )

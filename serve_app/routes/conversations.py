@@ -26,7 +26,7 @@ SUMMARY_FIELDS = set(ConversationSummary.model_fields)
 
 
 def summary(record: ConversationRecord) -> dict[str, Any]:
-    return record.model_dump(include=SUMMARY_FIELDS)
+    return record.model_dump(include=SUMMARY_FIELDS) | {"title": record.display_title}
 
 
 @router.post("/conversations/create", response_model=ConversationCreated, status_code=201, responses=documented(404))
@@ -34,7 +34,7 @@ async def create_conversation(
     store: StoreDep, conversations: ConversationsDep, body: ConversationCreate | None = None
 ) -> ConversationCreated:
     body = body or ConversationCreate()
-    record = await store.get_conversation(await conversations.create(body.title, body.model_id))
+    record = await store.get_conversation(await conversations.create(body.given_title, body.model_id))
     return ConversationCreated(**summary(record), conversation_id=record.id)
 
 

@@ -22,6 +22,7 @@ def project_public(record: ProjectRecord, counts: dict[str, int]) -> ProjectPubl
 
 
 @router.post("/projects/create", response_model=ProjectPublic, status_code=201, responses=documented(409))
+@router.post("/projects", response_model=ProjectPublic, status_code=201, responses=documented(409))
 async def create_project(body: ProjectCreate, tasks: TasksDep) -> ProjectPublic:
     """A new project; its name must not be taken (ignoring case): a taken name answers 409."""
     return project_public(await tasks.create_project(body.name, body.description), {})

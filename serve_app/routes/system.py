@@ -33,6 +33,9 @@ from serve_app.schemas import (
 
 router = APIRouter(tags=["system"])
 
+# Providers whose streams may carry reasoning: Anthropic's thinking, OpenAI-compatible reasoning_content.
+REASONING_PROVIDERS = frozenset({"anthropic", "openai-compatible"})
+
 # A capability is on when the route that provides it is part of this build.
 CAPABILITY_ROUTES = {
     "streaming_enabled": "/api/v1/chat/stream",
@@ -138,4 +141,10 @@ async def capabilities(request: Request, gateway: GatewayDep) -> CapabilitiesRes
         current_model=model,
         api_version="v1",
         penguin_version=__version__,
+        vision_enabled=vision,
+        streaming_enabled=flags["streaming_enabled"],
+        model=model.model if model is not None else None,
+        version=__version__,
+        reasoning_supported=model is not None and model.provider in REASONING_PROVIDERS,
+        reasoning_enabled=False,
     )

@@ -1,5 +1,6 @@
 """Request and response models: the API contract, in one place (a module per resource, all named here)."""
 
+from serve_app.schemas.auth import SessionCreate, SessionState
 from serve_app.schemas.base import (
     ActorStateName,
     ConversationId,
@@ -139,6 +140,8 @@ __all__ = [
     "RenderResponse",
     "RollbackResult",
     "Schema",
+    "SessionCreate",
+    "SessionState",
     "SystemInfo",
     "SystemStatus",
     "TaskList",

@@ -21,6 +21,7 @@ class ErrorDetail(Schema):
 
 class ErrorResponse(Schema):
     error: ErrorDetail
+    detail: str = Field(description="the message again, where FastAPI clients read it")
 
 
 class TokenCounts(Schema):

@@ -12,8 +12,19 @@ from serve_app.schemas.base import ModelId, Schema
 
 
 class ConversationCreate(Schema):
-    title: str | None = Field(None, min_length=1, max_length=200)
+    title: str | None = Field(None, min_length=1, max_length=200, description="absent: its first message names it")
+    name: str | None = Field(None, min_length=1, max_length=200, description="the original's name for title")
     model_id: ModelId | None = Field(None, description="this conversation's model; default: the current model")
+
+    @model_validator(mode="after")
+    def _one_title(self) -> ConversationCreate:
+        if self.title is not None and self.name is not None and self.title != self.name:
+            raise ValueError("title and name are the same thing: give one, or the same value in both")
+        return self
+
+    @property
+    def given_title(self) -> str | None:
+        return self.title or self.name
 
 
 class ConversationUpdate(Schema):
@@ -59,6 +70,14 @@ class MessagePublic(Schema):
     is_error: bool = False
     pinned: bool = False
     created_at: datetime
+    timestamp: datetime | None = Field(None, description="the original's name for created_at (the same time)")
+    turn_id: str | None = Field(None, description="the turn that added it")
+    client_message_id: str | None = Field(None, description="the id its client sent it with")
+
+    @model_validator(mode="after")
+    def _timestamp_is_created_at(self) -> MessagePublic:
+        self.timestamp = self.created_at
+        return self
 
 
 class ConversationDetail(ConversationSummary):

@@ -118,3 +118,10 @@ class CapabilitiesResponse(Schema):
     current_model: CurrentModelInfo | None
     api_version: str
     penguin_version: str
+    # The original server's flat shape, which its clients read (data.vision_enabled).
+    vision_enabled: bool
+    streaming_enabled: bool
+    model: str | None = Field(description="the current model's name")
+    version: str = Field(description="the same as penguin_version")
+    reasoning_supported: bool = Field(description="the current model's provider may stream its reasoning")
+    reasoning_enabled: bool = Field(description="false: a chat message asks for it with include_reasoning")

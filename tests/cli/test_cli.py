@@ -100,7 +100,7 @@ def test_serve_lifecycle_status_and_clean_shutdown(tmp_path: Path) -> None:
         assert re.search(r"penguin\s+RUNNING\s+\(1 replicas\)", status.stdout), status.stdout
         assert re.search(r"models\s+ModelRegistry\s+alive", status.stdout), status.stdout
         # The spare host started before the server said it serves, holding nothing yet.
-        assert re.search(r"host:1\s+node \w+\s+conversations 0/128", status.stdout), status.stdout
+        assert re.search(r"host:1\s+node \w+\s+conversations 0/256", status.stdout), status.stdout
         assert "model      sim (simulated replies" in banner
 
         second = run_cli("serve", "--address", address.group(1), "--port", str(free_port()), timeout=90)

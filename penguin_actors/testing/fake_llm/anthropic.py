@@ -8,7 +8,7 @@ from starlette.responses import JSONResponse, Response
 
 from penguin_actors.testing.fake_llm.errors import default_error_message, error_headers
 from penguin_actors.testing.fake_llm.prompts import count_words, shape_problem
-from penguin_actors.testing.fake_llm.script import FakeToolCall, IdSource, RecordedRequest, Reply, split_n
+from penguin_actors.testing.fake_llm.script import FakeToolCall, IdSource, RecordedRequest, Reply, split_n, split_words
 from penguin_actors.testing.fake_llm.streams import Frame, ScriptedStream, json_reply, sse_event
 
 _ERROR_TYPES = {
@@ -96,6 +96,9 @@ def _frames(reply: Reply, model: str, input_tokens: int, new_id: IdSource) -> li
     frames = [Frame(sse_event("message_start", start))]
     blocks: list[tuple[dict[str, Any], list[dict[str, Any]]]] = []
     text_chunks = reply.text_chunks()
+    if reply.reasoning:
+        thoughts = [{"type": "thinking_delta", "thinking": c} for c in split_words(reply.reasoning, 1)]
+        blocks.append(({"type": "thinking", "thinking": "", "signature": ""}, thoughts))
     if text_chunks or not reply.tool_calls:
         deltas = [{"type": "text_delta", "text": c} for c in text_chunks]
         blocks.append(({"type": "text", "text": ""}, deltas))

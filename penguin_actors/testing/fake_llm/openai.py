@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from penguin_actors.testing.fake_llm.errors import default_error_message, error_headers
 from penguin_actors.testing.fake_llm.prompts import count_words, shape_problem
-from penguin_actors.testing.fake_llm.script import FakeToolCall, IdSource, RecordedRequest, Reply, split_n
+from penguin_actors.testing.fake_llm.script import FakeToolCall, IdSource, RecordedRequest, Reply, split_n, split_words
 from penguin_actors.testing.fake_llm.streams import Frame, ScriptedStream, json_reply, sse_data
 
 _FINISH = {"end_turn": "stop", "tool_use": "tool_calls", "max_tokens": "length", "stop_sequence": "stop"}
@@ -108,6 +108,7 @@ def _frames(
         return sse_data(body)
 
     frames = [Frame(chunk({"role": "assistant", "content": "", "refusal": None}))]
+    frames += [Frame(chunk({"reasoning_content": c}), content=True) for c in split_words(reply.reasoning, 1)]
     frames += [Frame(chunk({"content": c}), content=True) for c in reply.text_chunks()]
     for index, call in enumerate(reply.tool_calls):
         head = {"index": index, "id": _tool_id(call, new_id), "type": "function"}

@@ -31,7 +31,9 @@ class FakeToolCall:
 class Reply:
     """One scripted model reply, rendered in whichever wire format the request used.
 
-    Text is streamed in chunks of ``words_per_chunk`` words (or exactly ``chunks``);
+    ``reasoning`` is streamed first, a word a chunk (a thinking block, or ``reasoning_content``
+    deltas as OpenAI-compatible servers send them). Text is streamed in chunks of
+    ``words_per_chunk`` words (or exactly ``chunks``);
     each tool call's argument JSON is split into ``arg_chunks`` fragments. Usage
     defaults to word counts. ``status`` makes the reply an HTTP error with a
     provider-shaped body (plus ``Retry-After`` if ``retry_after``); with
@@ -43,6 +45,7 @@ class Reply:
 
     text: str = ""
     tool_calls: Sequence[FakeToolCall] = ()
+    reasoning: str = ""  # streamed before the text: Anthropic thinking, OpenAI-compatible reasoning_content
     chunks: Sequence[str] | None = None
     words_per_chunk: int = 1
     arg_chunks: int = 3
@@ -78,7 +81,7 @@ class Reply:
     def text_chunks(self) -> list[str]:
         if self.chunks is not None:
             return [c for c in self.chunks if c]
-        return _split_words(self.text, max(1, self.words_per_chunk))
+        return split_words(self.text, max(1, self.words_per_chunk))
 
     def full_text(self) -> str:
         return "".join(self.chunks) if self.chunks is not None else self.text
@@ -114,7 +117,7 @@ DefaultReply = Reply | Callable[[RecordedRequest], Reply] | None
 IdSource = Callable[[str], str]  # prefix -> a fresh id with that prefix
 
 
-def _split_words(text: str, per_chunk: int) -> list[str]:
+def split_words(text: str, per_chunk: int) -> list[str]:
     """Split text into chunks of ``per_chunk`` words, each keeping its trailing whitespace."""
     words: list[str] = []
     current = ""

@@ -1,5 +1,7 @@
 // The HTTP API under /api/v1, and the API key: asked for once when a call answers 401,
 // kept in localStorage, sent as "Authorization: Bearer" (and as ?token= on the WebSocket).
+// A page opened as the original Penguin CLI prints it (/authorize#local_token=<key>) logs in
+// instead: the key becomes an HttpOnly session cookie and leaves the URL.
 import { ask } from "./dialog.js";
 
 const BASE = "/api/v1";
@@ -15,6 +17,21 @@ export class ApiError extends Error {
 
 export function apiKey() {
   return localStorage.getItem(KEY_STORAGE);
+}
+
+/** Log in with a #local_token=<key> of the URL, if any, and take it out of the URL (and of the history). */
+export async function consumeLocalToken() {
+  const token = new URLSearchParams(location.hash.slice(1)).get("local_token");
+  if (!token) return;
+  const path = location.pathname === "/authorize" ? "/" : location.pathname;
+  history.replaceState(null, "", path + location.search);
+  const response = await fetch(`${BASE}/auth/session`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    credentials: "same-origin",
+    body: JSON.stringify({ token }),
+  });
+  if (!response.ok) await askForKey(true); // a wrong or old link: the key is asked for, as on any 401
 }
 
 let asking = null;

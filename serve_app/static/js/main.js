@@ -1,5 +1,5 @@
 // The page: wires the sidebar, transcript, composer, model picker and details panel to the API.
-import { ApiError, conversations, system } from "./api.js";
+import { ApiError, consumeLocalToken, conversations, system } from "./api.js";
 import { Composer } from "./composer.js";
 import { ask } from "./dialog.js";
 import { byId, toast } from "./dom.js";
@@ -50,6 +50,7 @@ class App {
   }
 
   async start() {
+    await consumeLocalToken();
     await Promise.all([this.sidebar.refresh(), this.models.load(), this.loadCapabilities()]);
     this.updateAttach();
     await this.open(routedConversation());

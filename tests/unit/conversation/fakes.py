@@ -46,6 +46,9 @@ class MemoryStore:
             raise NotFound(f"no conversation {conversation_id}")
         return self.records[conversation_id]
 
+    async def open_conversation(self, conversation_id: str) -> tuple[ConversationRecord, list[Message]]:
+        return await self.get_conversation(conversation_id), await self.load_messages(conversation_id)
+
     async def load_messages(self, conversation_id: str) -> list[Message]:
         return list(self.messages[conversation_id])
 

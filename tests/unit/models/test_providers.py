@@ -13,6 +13,7 @@ from penguin_actors.testing.ports import free_port
 from penguin_actors.types import (
     Message,
     ModelRequest,
+    ReasoningDelta,
     StopEvent,
     TextDelta,
     ToolCall,
@@ -232,3 +233,16 @@ async def test_history_with_tool_round_trip_is_accepted(llm: ModelProvider, fake
     fake.push(Reply(text="It is sunny."))
     reply = await llm.complete(ModelRequest(model="m", messages=history, tools=[WEATHER]))
     assert reply.text == "It is sunny."
+
+
+@pytest.mark.asyncio
+async def test_reasoning_streams_apart_from_the_answer(llm: ModelProvider, fake: FakeLLM) -> None:
+    """A thinking block (Anthropic) or reasoning_content deltas (OpenAI-compatible) become ReasoningDeltas,
+    before the answer's TextDeltas and never in them."""
+    fake.push(Reply(text="The answer is 4.", reasoning="two and two make four"))
+    events = await stream_events(llm, ask("what is 2 + 2?"))
+    thought = "".join(e.text for e in events if isinstance(e, ReasoningDelta))
+    said = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert (thought, said) == ("two and two make four", "The answer is 4.")
+    first_text = next(i for i, e in enumerate(events) if isinstance(e, TextDelta))
+    assert all(not isinstance(e, ReasoningDelta) for e in events[first_text:])

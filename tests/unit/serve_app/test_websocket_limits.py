@@ -78,8 +78,9 @@ def test_over_the_message_rate_is_an_error_and_the_socket_stays(client: TestClie
 
 
 @pytest.mark.parametrize("client", [{"ws_messages_per_minute": 1, "ws_messages_burst": 1}], indirect=True)
-def test_sending_on_while_limited_closes_with_1008(client: TestClient) -> None:
-    """A client that ignores rate_limited errors for REFUSALS_BEFORE_CLOSE frames in a row is closed with 1008."""
+def test_sending_on_while_limited_closes_with_1013(client: TestClient) -> None:
+    """A client that ignores rate_limited errors for REFUSALS_BEFORE_CLOSE frames in a row is closed with 1013
+    (try again later), never 1008, which says the API key is missing."""
     with client.websocket_connect(STREAM) as socket:
         socket.send_text(BAD_FRAME)
         assert socket.receive_json()["data"]["code"] == "invalid"
@@ -89,7 +90,7 @@ def test_sending_on_while_limited_closes_with_1008(client: TestClient) -> None:
         socket.send_text(BAD_FRAME)
         assert socket.receive_json()["data"]["code"] == "rate_limited"
         closed = closed_with(socket)
-        assert closed.code == 1008 and closed.reason == "message rate exceeded"
+        assert closed.code == 1013 and closed.reason == "message rate exceeded"
 
 
 @pytest.mark.parametrize("client", [{"ws_messages_per_minute": 0}], indirect=True)
